@@ -1,0 +1,188 @@
+"""The JSONL data format (DESIGN.md contract) as typed dicts, and its validation.
+
+The storage layer speaks the documented JSON shape directly: a validated user line is
+a ``UserRecord`` dict, exactly the fields of ``users.jsonl`` after normalisation
+(missing optional fields filled with empty values, the split assigned, timestamps
+normalised to ISO 8601 UTC). ``uue.schema`` wraps the same shape in dataclasses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any, TypedDict
+
+SPLITS = ("train", "dev", "test")
+USER_FIELDS = frozenset(
+    {"user_id", "chunks", "statements", "negative_statements", "traits", "metadata", "split"}
+)
+CHUNK_FIELDS = frozenset({"text", "platform", "timestamp", "metadata"})
+
+
+class InvalidRecord(ValueError):
+    """A line of an input file that does not follow the data format."""
+
+
+class ChunkRecord(TypedDict):
+    text: str
+    platform: str | None
+    timestamp: str | None
+    metadata: dict[str, Any]
+
+
+class UserRecord(TypedDict):
+    user_id: str
+    chunks: list[ChunkRecord]
+    statements: list[str]
+    negative_statements: list[str]
+    traits: dict[str, float]
+    metadata: dict[str, Any]
+    split: str
+
+
+class StatementRecord(TypedDict):
+    text: str
+    category: str | None
+
+
+def split_for(user_id: str) -> str:
+    """Deterministic 80/10/10 train/dev/test split from a stable hash of ``user_id``."""
+    bucket = int.from_bytes(hashlib.blake2b(user_id.encode("utf-8"), digest_size=8).digest(), "big") % 100
+    return "train" if bucket < 80 else "dev" if bucket < 90 else "test"
+
+
+def is_held_out(statement: str) -> bool:
+    """Deterministic ~10% of distinct statements, never used in training (zero-shot eval)."""
+    digest = hashlib.blake2b(statement.strip().lower().encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 10 == 0
+
+
+def normalise_timestamp(value: str) -> str:
+    """Parse an ISO 8601 timestamp; return it in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    A timestamp without a zone is taken as UTC.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)  # raises ValueError on a bad timestamp
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _flat_object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRecord(f"'{field}' must be a JSON object, got {type(value).__name__}")
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            raise InvalidRecord(f"'{field}.{key}' must be a string, number, boolean or null (metadata is flat)")
+    return value
+
+
+def _string_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRecord(f"'{field}' must be a list of strings, got {type(value).__name__}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidRecord(f"'{field}[{i}]' must be a non-empty string")
+        out.append(item.strip())
+    return out
+
+
+def _chunk(value: Any, i: int) -> ChunkRecord:
+    if not isinstance(value, dict):
+        raise InvalidRecord(f"'chunks[{i}]' must be an object with a 'text' field")
+    text = value.get("text")
+    if not isinstance(text, str):
+        raise InvalidRecord(f"'chunks[{i}].text' is required and must be a string")
+    if not text.strip():
+        raise InvalidRecord(f"'chunks[{i}].text' is empty")
+    platform = value.get("platform")
+    if platform is not None and not isinstance(platform, str):
+        raise InvalidRecord(f"'chunks[{i}].platform' must be a string")
+    timestamp = value.get("timestamp")
+    if timestamp is not None:
+        if not isinstance(timestamp, str):
+            raise InvalidRecord(f"'chunks[{i}].timestamp' must be an ISO 8601 string")
+        try:
+            timestamp = normalise_timestamp(timestamp)
+        except ValueError:
+            raise InvalidRecord(
+                f"'chunks[{i}].timestamp' is not ISO 8601: {value['timestamp']!r} "
+                "(expected e.g. 2024-05-01T12:00:00Z)"
+            ) from None
+    unknown = value.keys() - CHUNK_FIELDS
+    if unknown:
+        raise InvalidRecord(f"'chunks[{i}]' has unknown field(s): {', '.join(sorted(unknown))}")
+    return {
+        "text": text,
+        "platform": platform,
+        "timestamp": timestamp,
+        "metadata": _flat_object(value.get("metadata"), f"chunks[{i}].metadata"),
+    }
+
+
+def validate_user(obj: Any) -> UserRecord:
+    """Check one parsed JSON line against the format; return the normalised record.
+
+    Raises ``InvalidRecord`` with a message naming the offending field.
+    """
+    if not isinstance(obj, dict):
+        raise InvalidRecord(f"a user line must be a JSON object, got {type(obj).__name__}")
+    user_id = obj.get("user_id")
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidRecord("'user_id' is required and must be a non-empty string")
+    chunks = obj.get("chunks")
+    if not isinstance(chunks, list) or not chunks:
+        raise InvalidRecord("'chunks' is required and must be a non-empty list")
+    unknown = obj.keys() - USER_FIELDS
+    if unknown:
+        raise InvalidRecord(f"unknown field(s): {', '.join(sorted(unknown))}")
+    traits = _flat_object(obj.get("traits"), "traits")
+    for key, item in traits.items():
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise InvalidRecord(f"'traits.{key}' must be a finite number")
+    split = obj.get("split")
+    if split is None:
+        split = split_for(user_id)
+    elif split not in SPLITS:
+        raise InvalidRecord(f"'split' must be one of {', '.join(SPLITS)}, got {split!r}")
+    return {
+        "user_id": user_id,
+        "chunks": [_chunk(c, i) for i, c in enumerate(chunks)],
+        "statements": _string_list(obj.get("statements"), "statements"),
+        "negative_statements": _string_list(obj.get("negative_statements"), "negative_statements"),
+        "traits": {k: float(v) for k, v in traits.items()},
+        "metadata": _flat_object(obj.get("metadata"), "metadata"),
+        "split": split,
+    }
+
+
+def validate_statement(obj: Any) -> StatementRecord:
+    """One line of a ``statements.jsonl`` pool: ``{"text": ..., "category": ...}``."""
+    if not isinstance(obj, dict):
+        raise InvalidRecord(f"a statement line must be a JSON object, got {type(obj).__name__}")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRecord("'text' is required and must be a non-empty string")
+    category = obj.get("category")
+    if category is not None and not isinstance(category, str):
+        raise InvalidRecord("'category' must be a string")
+    return {"text": text.strip(), "category": category}
+
+
+def content_hash(record: UserRecord) -> str:
+    """Hash of what the user's vector depends on (chunk texts, platforms, timestamps)."""
+    h = hashlib.blake2b(digest_size=16)
+    for chunk in record["chunks"]:
+        h.update(json.dumps([chunk["text"], chunk["platform"], chunk["timestamp"]]).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()

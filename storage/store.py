@@ -1,0 +1,251 @@
+"""The metadata store: users, chunks, statements, labels, traits, models, index builds.
+
+Any SQLAlchemy URL works; SQLite (the default) runs in WAL mode. The store is the
+source of truth for which model is active and which index build serves queries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import NotFound, UUEError
+from storage.records import StatementRecord, UserRecord
+from storage.tables import Base, Chunk, Label, Statement, Trait, TrainedModel, User, UserAttribute
+
+log = logging.getLogger(__name__)
+
+SQL_IN_BATCH = 900  # bound parameters per IN (...) list, under every backend's limit
+
+
+def attribute_value(value: Any) -> str:
+    """The string form of a metadata value used for ``--where`` matching."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def batched(items: list, size: int = SQL_IN_BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """SQLAlchemy-backed metadata store. ``Store("sqlite:///path/uue.db")``."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, echo=echo)
+        except Exception as exc:  # bad URL or missing driver
+            raise UUEError(f"cannot open database {url!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # ---- ingest ----------------------------------------------------------------------
+
+    def ingest(self, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
+               *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
+        """Write validated records in one transaction (see ``storage.ingest``)."""
+        from storage.ingest import ingest_records
+
+        return ingest_records(self.engine, users, statements, batch_size=batch_size, progress=progress)
+
+    # ---- users -----------------------------------------------------------------------
+
+    def count_users(self, split: str | None = None) -> int:
+        stmt = select(func.count(User.id))
+        if split is not None:
+            stmt = stmt.where(User.split == split)
+        with self.session() as s:
+            return s.scalar(stmt) or 0
+
+    def user_pk(self, user_id: str) -> int:
+        with self.session() as s:
+            pk = s.scalar(select(User.id).where(User.user_id == user_id))
+        if pk is None:
+            raise NotFound(f"unknown user {user_id!r}: no such user_id in the store (see `uue stats`)")
+        return pk
+
+    def user_ids(self, pks: Iterable[int]) -> dict[int, str]:
+        """Map primary keys (FAISS ids) back to ``user_id`` strings."""
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for part in batched([int(p) for p in pks]):
+                out.update(s.execute(select(User.id, User.user_id).where(User.id.in_(part))).tuples())
+        return out
+
+    def user_pks(self, split: str | None = None) -> list[int]:
+        stmt = select(User.id).order_by(User.id)
+        if split is not None:
+            stmt = stmt.where(User.split == split)
+        with self.session() as s:
+            return list(s.scalars(stmt))
+
+    def content_hashes(self) -> dict[int, str]:
+        """``{user pk: content hash}`` — what a user's vector depends on."""
+        with self.session() as s:
+            return dict(s.execute(select(User.id, User.content_hash)).tuples())
+
+    def get_user(self, user_id: str) -> tuple[int, UserRecord]:
+        pk = self.user_pk(user_id)
+        return next(iter(self.iter_users(pks=[pk])))
+
+    def iter_users(self, split: str | None = None, *, pks: list[int] | None = None,
+                   batch_size: int = 1000) -> Iterator[tuple[int, UserRecord]]:
+        """Yield ``(pk, record)`` in primary-key order, reading ``batch_size`` users at a time."""
+        if pks is not None:
+            ordered = sorted(set(int(p) for p in pks))
+            for part in batched(ordered, min(batch_size, SQL_IN_BATCH)):
+                yield from self._load_users(select(User).where(User.id.in_(part)).order_by(User.id))
+            return
+        last = 0
+        while True:
+            stmt = select(User).where(User.id > last).order_by(User.id).limit(batch_size)
+            if split is not None:
+                stmt = stmt.where(User.split == split)
+            rows = list(self._load_users(stmt))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+    def _load_users(self, stmt) -> Iterator[tuple[int, UserRecord]]:
+        with self.session() as s:
+            users = list(s.scalars(stmt))
+            if not users:
+                return
+            pks = [u.id for u in users]
+            chunks: dict[int, list] = {pk: [] for pk in pks}
+            for c in s.execute(select(Chunk.user_pk, Chunk.text, Chunk.platform, Chunk.timestamp, Chunk.metadata_)
+                               .where(Chunk.user_pk.in_(pks)).order_by(Chunk.user_pk, Chunk.position)):
+                chunks[c.user_pk].append({"text": c.text, "platform": c.platform, "timestamp": c.timestamp,
+                                          "metadata": c.metadata_ or {}})
+            positives: dict[int, list[str]] = {pk: [] for pk in pks}
+            negatives: dict[int, list[str]] = {pk: [] for pk in pks}
+            for row in s.execute(select(Label.user_pk, Label.positive, Statement.text)
+                                 .join(Statement, Statement.id == Label.statement_id)
+                                 .where(Label.user_pk.in_(pks)).order_by(Label.user_pk, Statement.id)):
+                (positives if row.positive else negatives)[row.user_pk].append(row.text)
+            traits: dict[int, dict[str, float]] = {pk: {} for pk in pks}
+            for row in s.execute(select(Trait.user_pk, Trait.name, Trait.value).where(Trait.user_pk.in_(pks))):
+                traits[row.user_pk][row.name] = row.value
+        for u in users:
+            yield u.id, {
+                "user_id": u.user_id, "chunks": chunks[u.id], "statements": positives[u.id],
+                "negative_statements": negatives[u.id], "traits": traits[u.id],
+                "metadata": dict(u.metadata_ or {}), "split": u.split,
+            }
+
+    # ---- statements and labels ---------------------------------------------------------
+
+    def statements(self, held_out: bool | None = None) -> list[tuple[int, str]]:
+        """``[(statement id, text)]`` in id order; ``held_out`` filters the zero-shot set."""
+        stmt = select(Statement.id, Statement.text).order_by(Statement.id)
+        if held_out is not None:
+            stmt = stmt.where(Statement.held_out == held_out)
+        with self.session() as s:
+            return [tuple(r) for r in s.execute(stmt)]
+
+    def statement_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        """``{text: id}`` for those of ``texts`` that are in the pool."""
+        out: dict[str, int] = {}
+        with self.session() as s:
+            for part in batched(list({t.strip() for t in texts})):
+                out.update(s.execute(select(Statement.text, Statement.id).where(Statement.text.in_(part))).tuples())
+        return out
+
+    def held_out_ids(self) -> set[int]:
+        with self.session() as s:
+            return set(s.scalars(select(Statement.id).where(Statement.held_out.is_(True))))
+
+    def labels(self, split: str | None = None, positive: bool = True) -> dict[int, list[int]]:
+        """``{user pk: [statement id, ...]}`` of positive (or known negative) labels."""
+        stmt = select(Label.user_pk, Label.statement_id).where(Label.positive.is_(positive))
+        if split is not None:
+            stmt = stmt.join(User, User.id == Label.user_pk).where(User.split == split)
+        out: dict[int, list[int]] = {}
+        with self.session() as s:
+            for user_pk, statement_id in s.execute(stmt.order_by(Label.user_pk, Label.statement_id)):
+                out.setdefault(user_pk, []).append(statement_id)
+        return out
+
+    # ---- models ---------------------------------------------------------------------
+
+    def register_model(self, path: str, base_model: str, embedding_dim: int,
+                       metrics: dict[str, Any] | None = None, *, activate: bool = True) -> int:
+        """Record a trained model directory; by default make it the active model."""
+        with self.session() as s:
+            row = s.scalar(select(TrainedModel).where(TrainedModel.path == path))
+            if row is None:
+                row = TrainedModel(path=path, base_model=base_model, embedding_dim=embedding_dim)
+                s.add(row)
+            row.base_model, row.embedding_dim, row.metrics = base_model, embedding_dim, metrics or {}
+            s.flush()
+            if activate:
+                s.execute(update(TrainedModel).values(active=False))
+                row.active = True
+            return row.id
+
+    def active_model(self) -> TrainedModel:
+        with self.session() as s:
+            row = s.scalar(select(TrainedModel).where(TrainedModel.active.is_(True)))
+        if row is None:
+            raise NotFound("no trained model yet: run `uue train` first")
+        return row
+
+    # ---- overview -------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per split, statements, labels, platforms, models."""
+        with self.session() as s:
+            splits = dict(s.execute(select(User.split, func.count()).group_by(User.split)).tuples())
+            platforms = dict(s.execute(select(Chunk.platform, func.count()).group_by(Chunk.platform)
+                                       .order_by(func.count().desc())).tuples())
+            held_out = dict(s.execute(select(Statement.held_out, func.count()).group_by(Statement.held_out)).tuples())
+            labels = dict(s.execute(select(Label.positive, func.count()).group_by(Label.positive)).tuples())
+            return {
+                "users": sum(splits.values()),
+                "splits": {k: splits.get(k, 0) for k in ("train", "dev", "test")},
+                "chunks": s.scalar(select(func.count(Chunk.id))) or 0,
+                "platforms": {("(none)" if k is None else k): v for k, v in platforms.items()},
+                "statements": sum(held_out.values()),
+                "held_out_statements": held_out.get(True, 0),
+                "positive_labels": labels.get(True, 0),
+                "negative_labels": labels.get(False, 0),
+                "traits": sorted(s.scalars(select(Trait.name).distinct())),
+                "user_metadata_keys": sorted(s.scalars(select(UserAttribute.key).distinct())),
+                "models": s.scalar(select(func.count(TrainedModel.id))) or 0,
+            }

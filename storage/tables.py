@@ -1,0 +1,125 @@
+"""SQLAlchemy 2.0 tables of the metadata store.
+
+The integer primary keys of ``users`` and ``statements`` are the FAISS ids: one id
+space per index, no mapping table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String, unique=True)
+    split: Mapped[str] = mapped_column(String(8), index=True)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    num_chunks: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UserAttribute(Base):
+    """User metadata as key/value rows, indexed, so ``--where country=DE`` is one lookup.
+
+    ``value`` is the string form: strings as they are, other JSON scalars JSON-encoded.
+    """
+
+    __tablename__ = "user_attributes"
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
+    __table_args__ = (Index("ix_user_attributes_key_value", "key", "value"),)
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(String, nullable=True)
+    timestamp: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ISO 8601 UTC, sortable
+    metadata_: Mapped[dict | None] = mapped_column("metadata", JSON(none_as_null=True), nullable=True)
+    __table_args__ = (
+        Index("ix_chunks_user_pk", "user_pk"),
+        Index("ix_chunks_platform_user", "platform", "user_pk"),
+        Index("ix_chunks_timestamp_user", "timestamp", "user_pk"),
+    )
+
+
+class Statement(Base):
+    __tablename__ = "statements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text, unique=True)
+    category: Mapped[str | None] = mapped_column(String, nullable=True)
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class Label(Base):
+    """A statement known true (positive=True) or known false of a user."""
+
+    __tablename__ = "labels"
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
+    positive: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (Index("ix_labels_statement", "statement_id"),)
+
+
+class Trait(Base):
+    __tablename__ = "traits"
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class TrainedModel(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    base_model: Mapped[str] = mapped_column(String)
+    embedding_dim: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndexBuild(Base):
+    """One versioned index file. ``kind`` is ``users`` or ``statements``."""
+
+    __tablename__ = "index_builds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    factory: Mapped[str] = mapped_column(String)
+    dim: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String)
+    checksum: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("kind", "path"),)
+

@@ -1,0 +1,43 @@
+"""The UUE home directory: database, ``models/``, ``indexes/`` (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.store import Store
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """``--home DIR``, else ``$UUE_HOME``, else ``./.uue``.
+
+    The database defaults to ``HOME/uue.db`` (SQLite, WAL); ``$UUE_DATABASE_URL`` or
+    ``--db`` points it at any SQLAlchemy URL instead.
+    """
+
+    home: Path
+    database_url: str
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None, database_url: str | None = None) -> "Workspace":
+        root = Path(home or os.environ.get("UUE_HOME") or ".uue").expanduser().resolve()
+        url = database_url or os.environ.get("UUE_DATABASE_URL") or f"sqlite:///{root / 'uue.db'}"
+        return cls(root, url)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.home / "indexes"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def open_store(self) -> Store:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return Store(self.database_url)
