@@ -83,6 +83,12 @@ class Store:
 
         return ingest_records(self.engine, users, statements, batch_size=batch_size, progress=progress)
 
+    def ingest_file(self, users_path, statements_path=None, *, progress: bool = False) -> dict[str, int]:
+        """Ingest a ``users.jsonl`` file (and a statement pool) in one transaction."""
+        from storage.ingest import ingest_files
+
+        return ingest_files(self.engine, users_path, statements_path, progress=progress)
+
     # ---- users -----------------------------------------------------------------------
 
     def count_users(self, split: str | None = None) -> int:
@@ -104,7 +110,7 @@ class Store:
         out: dict[int, str] = {}
         with self.session() as s:
             for part in batched([int(p) for p in pks]):
-                out.update(s.execute(select(User.id, User.user_id).where(User.id.in_(part))).tuples())
+                out.update(s.execute(select(User.id, User.user_id).where(User.id.in_(part))).all())
         return out
 
     def user_pks(self, split: str | None = None) -> list[int]:
@@ -117,7 +123,7 @@ class Store:
     def content_hashes(self) -> dict[int, str]:
         """``{user pk: content hash}`` — what a user's vector depends on."""
         with self.session() as s:
-            return dict(s.execute(select(User.id, User.content_hash)).tuples())
+            return dict(s.execute(select(User.id, User.content_hash)).all())
 
     def get_user(self, user_id: str) -> tuple[int, UserRecord]:
         pk = self.user_pk(user_id)
@@ -184,7 +190,7 @@ class Store:
         out: dict[str, int] = {}
         with self.session() as s:
             for part in batched(list({t.strip() for t in texts})):
-                out.update(s.execute(select(Statement.text, Statement.id).where(Statement.text.in_(part))).tuples())
+                out.update(s.execute(select(Statement.text, Statement.id).where(Statement.text.in_(part))).all())
         return out
 
     def held_out_ids(self) -> set[int]:
@@ -231,11 +237,11 @@ class Store:
     def stats(self) -> dict[str, Any]:
         """Counts per split, statements, labels, platforms, models."""
         with self.session() as s:
-            splits = dict(s.execute(select(User.split, func.count()).group_by(User.split)).tuples())
+            splits = dict(s.execute(select(User.split, func.count()).group_by(User.split)).all())
             platforms = dict(s.execute(select(Chunk.platform, func.count()).group_by(Chunk.platform)
-                                       .order_by(func.count().desc())).tuples())
-            held_out = dict(s.execute(select(Statement.held_out, func.count()).group_by(Statement.held_out)).tuples())
-            labels = dict(s.execute(select(Label.positive, func.count()).group_by(Label.positive)).tuples())
+                                       .order_by(func.count().desc())).all())
+            held_out = dict(s.execute(select(Statement.held_out, func.count()).group_by(Statement.held_out)).all())
+            labels = dict(s.execute(select(Label.positive, func.count()).group_by(Label.positive)).all())
             return {
                 "users": sum(splits.values()),
                 "splits": {k: splits.get(k, 0) for k in ("train", "dev", "test")},

@@ -1,0 +1,104 @@
+"""Query filters (``--where KEY=VALUE``, ``--since``, ``--until``) resolved to user ids.
+
+Filters are parsed, never evaluated: each becomes a bound-parameter SQL condition.
+Keys, in order of lookup:
+
+- ``platform``: users with at least one chunk on that platform;
+- ``split``: the user's train / dev / test split;
+- a user metadata key (``country=DE``): from the indexed ``user_attributes`` table;
+- a chunk metadata key (``subreddit=hiking``): users with at least one such chunk.
+
+``since`` / ``until`` (ISO 8601, inclusive) keep users with at least one chunk in the
+window. All conditions are ANDed. The result is a sorted ``int64`` array of user
+primary keys (= FAISS ids), or ``None`` when there is no filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Select, select
+
+from storage.errors import UUEError
+from storage.records import normalise_timestamp
+from storage.store import Store
+from storage.tables import Chunk, User, UserAttribute
+
+
+class FilterError(UUEError):
+    """A malformed or unknown filter."""
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    where: tuple[tuple[str, str], ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.where and self.since is None and self.until is None
+
+
+def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str | None = None) -> UserFilter:
+    """Parse ``KEY=VALUE`` strings and timestamps; raise ``FilterError`` with the fix."""
+    pairs = []
+    for item in where:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FilterError(f"malformed --where {item!r}: expected KEY=VALUE, e.g. --where country=DE")
+        pairs.append((key.strip(), value.strip()))
+
+    def stamp(name: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            if name == "until" and len(value.strip()) == 10:  # a bare date: through the end of that day
+                return normalise_timestamp(value.strip() + "T23:59:59")
+            return normalise_timestamp(value)
+        except ValueError:
+            raise FilterError(f"--{name} {value!r} is not an ISO 8601 date or time, e.g. 2024-05-01 "
+                              "or 2024-05-01T12:00:00Z") from None
+
+    parsed = UserFilter(tuple(pairs), stamp("since", since), stamp("until", until))
+    if parsed.since and parsed.until and parsed.since > parsed.until:
+        raise FilterError(f"--since {since} is after --until {until}: the window is empty")
+    return parsed
+
+
+def _condition(store: Store, key: str, value: str) -> Select:
+    if key == "platform":
+        return select(Chunk.user_pk).where(Chunk.platform == value)
+    if key == "split":
+        return select(User.id).where(User.split == value)
+    with store.session() as s:
+        is_user_key = s.scalar(select(UserAttribute.key).where(UserAttribute.key == key).limit(1)) is not None
+        if is_user_key:
+            return select(UserAttribute.user_pk).where(UserAttribute.key == key, UserAttribute.value == value)
+        chunk_value = Chunk.metadata_[key].as_string()
+        if s.scalar(select(Chunk.id).where(chunk_value.is_not(None)).limit(1)) is None:
+            user_keys = sorted(s.scalars(select(UserAttribute.key).distinct()))
+            raise FilterError(f"unknown filter key {key!r}: not platform, split, a user metadata key "
+                              f"({', '.join(user_keys) or 'none stored'}) or a chunk metadata key")
+    return select(Chunk.user_pk).where(chunk_value == value)
+
+
+def resolve_filter(store: Store, user_filter: UserFilter) -> np.ndarray | None:
+    """The user primary keys that pass every condition, sorted, or ``None`` (no filter)."""
+    if user_filter.empty:
+        return None
+    subqueries = [_condition(store, k, v) for k, v in user_filter.where]
+    if user_filter.since is not None or user_filter.until is not None:
+        window = select(Chunk.user_pk)
+        if user_filter.since is not None:
+            window = window.where(Chunk.timestamp >= user_filter.since)
+        if user_filter.until is not None:
+            window = window.where(Chunk.timestamp <= user_filter.until)
+        subqueries.append(window)
+    stmt = select(User.id)
+    for sub in subqueries:
+        stmt = stmt.where(User.id.in_(sub))
+    with store.session() as s:
+        return np.fromiter(s.scalars(stmt.order_by(User.id)), dtype=np.int64)

@@ -1,0 +1,160 @@
+"""Bulk, transactional ingest of validated records (one transaction per call).
+
+Users are written in batches with Core ``executemany`` inserts. Upsert by ``user_id``:
+an existing user keeps its primary key (= its FAISS id) and has its chunks, labels,
+traits and metadata replaced. A ``user_id`` repeated inside one input is an upsert too:
+the later line wins (logged). Any error rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from tqdm.auto import tqdm
+
+from storage.records import StatementRecord, UserRecord, content_hash, is_held_out
+from storage.store import attribute_value, batched
+from storage.tables import Chunk, Label, Statement, Trait, User, UserAttribute, utcnow
+
+log = logging.getLogger(__name__)
+
+USERS = User.__table__
+CHUNKS = Chunk.__table__
+CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute.__table__)
+
+
+class _Writer:
+    """Writes batches of records inside one open transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.counts: Counter[str] = Counter()
+        self.statement_ids: dict[str, int] = dict(conn.execute(select(Statement.text, Statement.id)).all())
+
+    def statements(self, records: list[StatementRecord]) -> None:
+        by_text: dict[str, str | None] = {}
+        for record in records:
+            by_text[record["text"]] = record["category"]
+        known = [{"b_id": self.statement_ids[t], "b_category": c} for t, c in by_text.items()
+                 if t in self.statement_ids and c is not None]
+        if known:
+            self.conn.execute(update(Statement).where(Statement.id == bindparam("b_id"))
+                              .values(category=bindparam("b_category")), known)
+        self._insert_statements({t: c for t, c in by_text.items() if t not in self.statement_ids})
+
+    def _insert_statements(self, texts: dict[str, str | None]) -> None:
+        if not texts:
+            return
+        rows = [{"text": t, "category": c, "held_out": is_held_out(t)} for t, c in texts.items()]
+        result = self.conn.execute(insert(Statement).returning(Statement.id, sort_by_parameter_order=True), rows)
+        for row, (new_id,) in zip(rows, result):
+            self.statement_ids[row["text"]] = new_id
+        self.counts["statements_added"] += len(rows)
+
+    def users(self, batch: list[UserRecord]) -> None:
+        latest: dict[str, UserRecord] = {}
+        for record in batch:
+            latest[record["user_id"]] = record
+        self.counts["duplicate_lines"] += len(batch) - len(latest)
+        existing: dict[str, int] = {}
+        for part in batched(list(latest)):
+            existing.update(self.conn.execute(select(User.user_id, User.id).where(User.user_id.in_(part))).all())
+        if existing:
+            pks = list(existing.values())
+            for table in CHILD_TABLES:
+                for part in batched(pks):
+                    self.conn.execute(delete(table).where(table.c.user_pk.in_(part)))
+            self.conn.execute(
+                update(USERS).where(USERS.c.id == bindparam("b_pk")).values(
+                    {"split": bindparam("b_split"), "metadata": bindparam("b_metadata"),
+                     "content_hash": bindparam("b_hash"), "num_chunks": bindparam("b_n"),
+                     "updated_at": utcnow()}),
+                [{"b_pk": existing[u], "b_split": r["split"], "b_metadata": r["metadata"],
+                  "b_hash": content_hash(r), "b_n": len(r["chunks"])} for u, r in latest.items() if u in existing],
+            )
+            self.counts["users_replaced"] += len(existing)
+        fresh = [r for u, r in latest.items() if u not in existing]
+        pk_of = dict(existing)
+        if fresh:
+            rows = [{"user_id": r["user_id"], "split": r["split"], "metadata": r["metadata"],
+                     "content_hash": content_hash(r), "num_chunks": len(r["chunks"])} for r in fresh]
+            result = self.conn.execute(insert(USERS).returning(USERS.c.id, sort_by_parameter_order=True), rows)
+            for record, (pk,) in zip(fresh, result):
+                pk_of[record["user_id"]] = pk
+            self.counts["users_added"] += len(fresh)
+        self._children(latest, pk_of)
+
+    def _children(self, latest: dict[str, UserRecord], pk_of: dict[str, int]) -> None:
+        chunk_rows, label_rows, trait_rows, attr_rows = [], [], [], []
+        missing: dict[str, None] = {}
+        for record in latest.values():
+            for text in (*record["statements"], *record["negative_statements"]):
+                if text not in self.statement_ids:
+                    missing[text] = None
+        self._insert_statements(missing)
+        for user_id, record in latest.items():
+            pk = pk_of[user_id]
+            for position, chunk in enumerate(record["chunks"]):
+                chunk_rows.append({"user_pk": pk, "position": position, "text": chunk["text"],
+                                   "platform": chunk["platform"], "timestamp": chunk["timestamp"],
+                                   "metadata": chunk["metadata"] or None})
+            labels = {self.statement_ids[t]: False for t in record["negative_statements"]}
+            labels.update({self.statement_ids[t]: True for t in record["statements"]})
+            label_rows.extend({"user_pk": pk, "statement_id": s, "positive": p} for s, p in labels.items())
+            trait_rows.extend({"user_pk": pk, "name": k, "value": v} for k, v in record["traits"].items())
+            attr_rows.extend({"user_pk": pk, "key": k, "value": attribute_value(v)}
+                             for k, v in record["metadata"].items() if v is not None)
+        for table, rows in ((CHUNKS, chunk_rows), (Label.__table__, label_rows),
+                            (Trait.__table__, trait_rows), (UserAttribute.__table__, attr_rows)):
+            if rows:
+                self.conn.execute(insert(table), rows)
+        self.counts["chunks"] += len(chunk_rows)
+        self.counts["labels"] += len(label_rows)
+
+
+def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
+                   *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
+    """Write a statement pool and users in ONE transaction; return counts.
+
+    ``users`` may be a lazy iterator that raises (e.g. ``IngestError`` on a bad line):
+    the transaction is then rolled back and nothing is written.
+    """
+    with engine.begin() as conn:
+        writer = _Writer(conn)
+        pool = list(statements)
+        if pool:
+            writer.statements(pool)
+            writer.counts["pool_statements"] = len(pool)
+        batch: list[UserRecord] = []
+        bar = tqdm(desc="ingest", unit=" users", disable=not progress)
+        for record in users:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                writer.users(batch)
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            writer.users(batch)
+            bar.update(len(batch))
+        bar.close()
+    if writer.counts["duplicate_lines"]:
+        log.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
+                    writer.counts["duplicate_lines"])
+    keys = ("users_added", "users_replaced", "duplicate_lines", "chunks", "labels", "statements_added",
+            "pool_statements")
+    return {key: writer.counts.get(key, 0) for key in keys}
+
+
+def ingest_files(engine: Engine, users_path, statements_path=None, *, batch_size: int = 2000,
+                 progress: bool = False) -> dict[str, int]:
+    """Ingest a ``users.jsonl`` (and optional statement pool) in one transaction.
+
+    A bad line anywhere raises ``IngestError("path:line: ...")`` and writes nothing.
+    """
+    from storage.jsonl import read_statements, read_users
+
+    statements = read_statements(statements_path) if statements_path is not None else ()
+    return ingest_records(engine, read_users(users_path), statements, batch_size=batch_size, progress=progress)
