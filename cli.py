@@ -163,11 +163,283 @@ def users_show(ctx: click.Context, user_id: str, max_chunks: int, as_json: bool)
 
 # ---- model: train ------------------------------------------------------------------------
 
+def _train_config(config_file: str | None, overrides: dict[str, Any]):
+    """``ModelConfig`` from ``--config`` (JSON object of its fields) plus command-line overrides."""
+    from uue.config import ModelConfig
+
+    data: dict[str, Any] = {}
+    if config_file:
+        try:
+            data = json.loads(open(config_file, encoding="utf-8").read())
+        except json.JSONDecodeError as exc:
+            raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise UUEError(f"{config_file or 'config'}: {exc}") from None
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON file of ModelConfig fields.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs.")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Model directory (default: HOME/models/<timestamp>).")
+@click.option("--resume", "resume", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Continue from a checkpoint-epoch-N directory.")
+@click.option("--base-model", default=None, help="Hugging Face model name or local directory.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
+@click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
+@click.option("--negatives", default=None, help="Negative sampler: random, hard, semi-hard.")
+@json_option
+@click.pass_context
+def train(ctx: click.Context, config_file: str | None, epochs: int | None, output_dir: str | None,
+          resume: str | None, base_model: str | None, batch_size: int | None, max_users: int | None,
+          negatives: str | None, as_json: bool) -> None:
+    """Train the dual encoder on the ingested users; register it as the active model."""
+    import time
+    from pathlib import Path
+
+    from uue.train import train_from_store
+
+    config = _train_config(config_file, {"num_epochs": epochs, "base_model_name": base_model,
+                                         "batch_size": batch_size, "negatives": negatives})
+    ws = workspace(ctx)
+    if output_dir is None:
+        output_dir = str(Path(resume).resolve().parent if resume else ws.models_dir / time.strftime("%Y%m%d-%H%M%S"))
+    with ws.open_store() as store:
+        path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users)
+    if as_json:
+        print_json({"model": str(path), **metrics})
+        return
+    click.echo(f"model saved to {path} (active)")
+    for key, value in metrics.items():
+        click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+
 
 # ---- indexes and queries: index, audience, similar, profile ----------------------------------
 
 
+def filter_options(func: Callable) -> Callable:
+    func = click.option("--until", default=None, metavar="ISO8601",
+                        help="Only users with a chunk at or before this time.")(func)
+    func = click.option("--since", default=None, metavar="ISO8601",
+                        help="Only users with a chunk at or after this time.")(func)
+    return where_option(func)
+
+
+def search_params_options(func: Callable) -> Callable:
+    func = click.option("--nprobe", type=int, default=None, help="IVF: inverted lists visited per query.")(func)
+    return click.option("--ef-search", "ef_search", type=int, default=None,
+                        help="HNSW: candidate list size per query.")(func)
+
+
+def _params(nprobe: int | None, ef_search: int | None) -> dict | None:
+    params = {k: v for k, v in (("nprobe", nprobe), ("efSearch", ef_search)) if v is not None}
+    return params or None
+
+
+def _searcher(ctx: click.Context):
+    from uue.search import Searcher
+
+    return Searcher(workspace(ctx).open_store())
+
+
+def _print_hits(hits: list, as_json: bool, key: str, empty: str) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        print_json([asdict(h) for h in hits])
+        return
+    if not hits:
+        click.echo(empty)
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank:>3}. {hit.score:+.4f}  {getattr(hit, key)}")
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build, rebuild, verify and inspect the FAISS indexes."""
+
+
+def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool) -> None:
+    from uue.embed import build_indexes
+
+    ws = workspace(ctx)
+    with ws.open_store() as store:
+        result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
+                               full=full, progress=not as_json)
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(result))
+        return
+    for kind in ("users", "statements"):
+        click.echo(f"{kind:<10} build {result.build_ids[kind]}: {result.factory[kind]}, {result.counts[kind]} vectors "
+                   f"({result.embedded[kind]} embedded, {result.reused[kind]} reused)")
+    click.echo(f"active now; took {result.seconds:.1f}s")
+
+
+@index_group.command("build")
+@click.option("--factory", default=None, help='FAISS factory string for users: "Flat", "HNSW32", "IVF1024,PQ32"... '
+              "(default: the active build's, else Flat).")
+@click.option("--statement-factory", default=None, help="FAISS factory string for the statement pool (default Flat).")
+@click.option("--full", is_flag=True, help="Embed everything again instead of only new or changed users.")
+@json_option
+@click.pass_context
+def index_build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool,
+                as_json: bool) -> None:
+    """Embed users and statements with the active model; write and activate both indexes."""
+    _build(ctx, factory, statement_factory, full, as_json)
+
+
+@index_group.command("rebuild")
+@click.option("--factory", default=None, help="FAISS factory string for users (default: the active build's).")
+@json_option
+@click.pass_context
+def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool) -> None:
+    """Re-embed everything into a new version; switch atomically (the old one serves until then)."""
+    _build(ctx, factory, None, True, as_json)
+
+
+@index_group.command("verify")
+@json_option
+@click.pass_context
+def index_verify(ctx: click.Context, as_json: bool) -> None:
+    """Check checksums, and that every stored user and statement has exactly one vector."""
+    from uue.maintenance import verify_indexes
+
+    with workspace(ctx).open_store() as store:
+        report = verify_indexes(store)
+    if as_json:
+        print_json(report)
+    else:
+        for problem in report["problems"]:
+            click.echo(f"problem: {problem}", err=True)
+        for kind, n in report["stale"].items():
+            if n:
+                click.echo(f"{kind}: {n} changed since the build (run `uue index build`)")
+        if report["ok"]:
+            click.echo("ok: both indexes match the store and their checksums")
+    if not report["ok"]:
+        ctx.exit(1)
+
+
+@index_group.command("stats")
+@json_option
+@click.pass_context
+def index_stats_command(ctx: click.Context, as_json: bool) -> None:
+    """The active builds and the build history."""
+    from uue.maintenance import index_stats
+
+    with workspace(ctx).open_store() as store:
+        data = index_stats(store)
+    if as_json:
+        print_json(data)
+        return
+    if not data["builds"]:
+        click.echo("no index built yet: run `uue index build`")
+    for row in data["builds"]:
+        mark = "*" if row["active"] else " "
+        click.echo(f"{mark} build {row['id']:>3} {row['kind']:<10} {row['factory']:<14} {row['count']:>9} x "
+                   f"{row['dim']}  model #{row['model_id']}  {row['created']}  {row['size_mb']} MB")
+
+
+@main.command()
+@click.argument("text")
+@k_option
+@filter_options
+@search_params_options
+@json_option
+@click.pass_context
+def audience(ctx: click.Context, text: str, k: int, where: tuple[str, ...], since: str | None, until: str | None,
+             nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
+    """The users that the statement TEXT describes best."""
+    from storage.filters import parse_filter
+
+    user_filter = parse_filter(where, since, until)
+    hits = _searcher(ctx).audience(text, k, user_filter, _params(nprobe, ef_search))
+    _print_hits(hits, as_json, "user_id", "no users match the filter")
+
+
+@main.command()
+@click.argument("user_id")
+@k_option
+@filter_options
+@search_params_options
+@json_option
+@click.pass_context
+def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], since: str | None,
+            until: str | None, nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
+    """The users nearest to USER_ID (never USER_ID itself)."""
+    from storage.filters import parse_filter
+
+    user_filter = parse_filter(where, since, until)
+    hits = _searcher(ctx).similar(user_id, k, user_filter, _params(nprobe, ef_search))
+    _print_hits(hits, as_json, "user_id", "no other users match the filter")
+
+
+@main.command()
+@click.argument("user_id")
+@k_option
+@click.option("--statement", "statements", multiple=True, metavar="TEXT",
+              help="Also score this free-text statement for the user. Repeatable.")
+@json_option
+@click.pass_context
+def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], as_json: bool) -> None:
+    """The pool statements that describe USER_ID best (plus any --statement)."""
+    result = _searcher(ctx).profile(user_id, k, statements)
+    if as_json:
+        print_json(result.to_json())
+        return
+    _print_hits(result.top, False, "statement", "the statement pool is empty")
+    if result.scored:
+        click.echo("asked:")
+        _print_hits(result.scored, False, "statement", "")
+
+
 # ---- evaluation and demo -----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="Evaluate on the users of this users.jsonl instead of the store's test split.")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Report directory (default: HOME/reports/<model>).")
+@json_option
+@click.pass_context
+def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_json: bool) -> None:
+    """Evaluate the active model beside two baselines (base encoder, TF-IDF); write a report."""
+    from pathlib import Path
+
+    from uue.pipeline import evaluate_from_store
+
+    ws = workspace(ctx)
+    with ws.open_store() as store:
+        target = Path(output_dir) if output_dir else ws.reports_dir / Path(store.active_model().path).name
+        results = evaluate_from_store(store, target, data=data, show_progress=not as_json)
+    if as_json:
+        print_json(results)
+        return
+    names = list(results)
+    click.echo(f"{'metric':<40}" + "".join(f"{n:>10}" for n in names))
+    for key in results["model"]:
+        click.echo(f"{key:<40}" + "".join(f"{results[n].get(key, float('nan')):>10.3f}" for n in names))
+    click.echo(f"report: {target / 'report.md'}")
+
+
+@main.command()
+@click.option("--max-users", type=int, default=None, help="Use only this many users (a quicker look).")
+@click.option("--epochs", type=int, default=1, show_default=True, help="Training epochs.")
+@click.pass_context
+def demo(ctx: click.Context, max_users: int | None, epochs: int) -> None:
+    """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate."""
+    from uue.pipeline import run_demo
+
+    run_demo(workspace(ctx), max_users=max_users, epochs=epochs, say=click.echo)
 
 
 if __name__ == "__main__":

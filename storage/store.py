@@ -193,6 +193,14 @@ class Store:
                 out.update(s.execute(select(Statement.text, Statement.id).where(Statement.text.in_(part))).all())
         return out
 
+    def statement_texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """``{id: text}`` for the given statement ids."""
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for part in batched([int(i) for i in ids]):
+                out.update(s.execute(select(Statement.id, Statement.text).where(Statement.id.in_(part))).all())
+        return out
+
     def held_out_ids(self) -> set[int]:
         with self.session() as s:
             return set(s.scalars(select(Statement.id).where(Statement.held_out.is_(True))))

@@ -137,3 +137,21 @@ def test_silhouette() -> None:
     # every point is symmetric to a -> -0.5
     assert M.silhouette(X, ["x", "y", "x", "y"]) == pytest.approx(-0.5)
     assert math.isnan(M.silhouette(X, ["x"] * 4))
+
+
+def test_recall_curve_matches_recall_at_k() -> None:
+    curve = M.recall_curve(SCORES, POS, max_k=8)
+    assert curve.shape == (8,)
+    # k=1: 0.5, k=2: 0.75, k=3: 0.75, k=4..: 1 (q0's second hit at rank 4); padded past 5 items
+    assert curve.tolist() == pytest.approx([0.5, 0.75, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0])
+    for k in (1, 3, 5):
+        assert curve[k - 1] == pytest.approx(M.recall_at_k(SCORES, POS, k))
+
+
+def test_sparse_vectors_are_accepted() -> None:
+    from scipy import sparse
+
+    X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    labels = ["x", "x", "y", "y"]
+    assert M.neighbour_agreement(sparse.csr_matrix(X), labels, k=1) == 1.0
+    assert M.silhouette(sparse.csr_matrix(X), labels) == pytest.approx(M.silhouette(X, labels))

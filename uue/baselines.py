@@ -12,6 +12,7 @@ TF-IDF all fit it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
@@ -66,13 +67,14 @@ def to_dense(x: Matrix) -> np.ndarray:
 
 
 def score_matrix(embedder: Embedder, histories: list[list[str]], statements: list[str],
-                 *, user_vectors: Matrix | None = None) -> np.ndarray:
+                 *, user_vectors: Matrix | None = None, show_progress: bool = False) -> np.ndarray:
     """Dense ``[n_users, n_statements]`` inner products of user and statement vectors.
 
     ``user_vectors`` reuses already computed user rows.
     """
-    U = embedder.encode_users(histories) if user_vectors is None else user_vectors
-    S = embedder.encode_statements(statements)
+    U = (embedder.encode_users(histories, show_progress=show_progress) if user_vectors is None
+         else user_vectors)
+    S = embedder.encode_statements(statements, show_progress=show_progress)
     product = U @ S.T
     return to_dense(product)
 
@@ -150,6 +152,12 @@ def build_base_embedder(base_model_name: str | None = None, **config_overrides: 
     fields["use_attention_pooling"] = False
     config = ModelConfig(**fields)
     model = UniversalUserEmbeddingModel.from_config(config)
-    if hasattr(model, "eval"):
-        model.eval()  # no dropout in an evaluation baseline
+    width = getattr(getattr(model, "encoder", None), "hidden_size", None)
+    if width is not None and config.embedding_dim != width:
+        # the base encoder is the backbone itself: no (random, untrained) projection
+        import torch
+
+        model.projection = torch.nn.Identity()
+        model.config = dataclasses.replace(model.config, embedding_dim=int(width))
+    model.eval()  # no dropout in an evaluation baseline
     return model

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "top_k", "recall_at_k", "precision_at_k", "mrr_at_k", "ndcg_at_k", "average_precision_at_k",
-    "retrieval_metrics", "roc_auc", "average_precision", "trait_regression",
+    "retrieval_metrics", "recall_curve", "roc_auc", "average_precision", "trait_regression",
     "neighbour_agreement", "neighbour_agreement_chance", "silhouette",
 ]
 
@@ -168,6 +168,18 @@ def retrieval_metrics(scores: np.ndarray, positives: Sequence[Collection[int]], 
     out[f"{prefix}map@{map_k}"] = _mean(_ap(rel, n_pos, map_k))
     out[f"{prefix}n_queries"] = float(len(n_pos))
     return out
+
+
+def recall_curve(scores: np.ndarray, positives: Sequence[Collection[int]], max_k: int = 50) -> np.ndarray:
+    """Recall@k for k = 1..max_k from one ranking: ``float64[max_k]`` (nan when no query has positives)."""
+    rel, n_pos = _relevance(scores, positives, max_k)
+    if not n_pos.size:
+        return np.full(max_k, math.nan)
+    hits = np.cumsum(rel, axis=1) / n_pos[:, None]  # recall at each rank
+    if hits.shape[1] < max_k:  # fewer items than max_k: recall stays at its final value
+        pad = np.repeat(hits[:, -1:], max_k - hits.shape[1], axis=1)
+        hits = np.concatenate([hits, pad], axis=1)
+    return hits.mean(axis=0)
 
 
 def _binary_inputs(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray

@@ -1,0 +1,85 @@
+"""Checksums and crash-safe writes of index files.
+
+``atomic_write`` writes to a temporary file in the destination directory, fsyncs it,
+renames it over the destination and fsyncs the directory: a reader sees the old file
+or the new one, never a partial one. It hashes the bytes as they are written, so the
+checksum costs no second read of a large file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+log = logging.getLogger(__name__)
+
+BLOCK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fsync_dir(directory: str | os.PathLike) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class HashingWriter:
+    """A write-only file wrapper that feeds every byte to a sha256 and counts them."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[HashingWriter], None]) -> tuple[str, int]:
+    """Call ``write(out)`` to produce the content of ``path`` atomically.
+
+    Returns ``(sha256 hex, size in bytes)``. On any error the temporary file is removed
+    and ``path`` keeps its previous content.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            out = HashingWriter(f)
+            write(out)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(target.parent)
+    log.debug("wrote %s (%d bytes)", target, out.size)
+    return out.sha256.hexdigest(), out.size

@@ -1,0 +1,379 @@
+"""The FAISS backend: any ``faiss.index_factory`` string, inner product, store ids.
+
+Layout by index family:
+
+- IVF (``IVF1024,Flat``, ``IVF1024,PQ32``, ``OPQ16,IVF256,PQ16``...): ids go straight
+  into the inverted lists (``add_with_ids``); a hashtable direct map makes ids
+  reconstructable (exact scans) and removable.
+- everything else (``Flat``, ``HNSW32``, ``PQ32``, ``SQ8``...): wrapped in
+  ``IndexIDMap2``. An ``IDMap,`` / ``IDMap2,`` prefix in the factory string is accepted
+  and means the same thing.
+
+Removal: types that cannot remove (HNSW) *mark* instead: the id slot of the removed
+vector is overwritten with ``-1`` in the id map (so the mark is saved with the file),
+and searches exclude negative ids with an ``IDSelectorRange`` inside the graph search.
+The vector stays in the graph until a rebuild: "HNSW: remove marks, rebuild compacts";
+``stats()["removed_marked"]`` says how many are waiting.
+
+Filtered search: the allow-list is applied inside FAISS (``SearchParameters*.sel``, an
+``IDSelectorBitmap`` when the ids are dense, else ``IDSelectorBatch``). When the list is
+small (≤ ``max(EXACT_SCAN_MIN, EXACT_SCAN_FRACTION × count)``) the index instead
+reconstructs just those vectors and scans them exactly: faster, and exact where graph
+or IVF search would miss most of a sparse allow-list.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.base import (
+    REBUILD_HINT,
+    VectorIndex,
+    as_ids,
+    as_vectors,
+    check_params,
+    normalised,
+    read_sidecar,
+    top_k,
+    write_sidecar,
+)
+from index.checksum import atomic_write
+from index.errors import IndexConfigError, IndexFileError
+
+log = logging.getLogger(__name__)
+
+FACTORY_EXAMPLES = ("Flat", "HNSW32", "IVF1024,Flat", "IVF1024,PQ32")
+SEARCH_PARAMS = frozenset({"nprobe", "efSearch", "exact"})
+TRAIN_SEED = 20240501
+TRAIN_SAMPLE_MAX = 100_000  # raised to 39 × nlist for very large nlist
+DEFAULT_EF_SEARCH = 64
+EXACT_SCAN_MIN = 10_000
+EXACT_SCAN_FRACTION = 0.02
+EXACT_SCAN_BLOCK = 65_536
+MAX_ID = 2**63 - 1
+
+
+def default_nprobe(nlist: int) -> int:
+    """Probes searched by default: nlist/32, at least 8 (faiss' own default is 1)."""
+    return min(nlist, max(8, nlist // 32))
+
+
+def suggest_nlist(n: int) -> int:
+    """A power of two near 4·√n that still leaves ≥ 39 training vectors per list."""
+    target = max(1.0, min(4 * math.sqrt(max(n, 1)), n / 39))
+    return 2 ** int(math.floor(math.log2(target)))
+
+
+def _extract_ivf(index: faiss.Index) -> Any:
+    try:
+        return faiss.extract_index_ivf(index)
+    except (RuntimeError, AttributeError):
+        return None
+
+
+def build_faiss(factory: str, dim: int) -> faiss.Index:
+    """The raw FAISS index for ``factory`` (validated; see the module docstring)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
+        raise IndexConfigError(f"index dimension must be a positive integer, got {dim!r}")
+    body = re.sub(r"^\s*IDMap2?\s*,", "", str(factory)).strip()
+    try:
+        index = faiss.index_factory(int(dim), body, faiss.METRIC_INNER_PRODUCT)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise IndexConfigError(
+            f"unknown or invalid index factory {factory!r} for dimension {dim} ({reason}); "
+            f"examples: {', '.join(repr(e) for e in FACTORY_EXAMPLES)}") from None
+    ivf = _extract_ivf(index)
+    if ivf is not None:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.nprobe = default_nprobe(ivf.nlist)
+        return index
+    if isinstance(index, faiss.IndexIDMap):
+        raise IndexConfigError(f"index factory {factory!r}: put IDMap first or leave it out (ids are always mapped)")
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = DEFAULT_EF_SEARCH
+    return faiss.IndexIDMap2(index)
+
+
+def make_selector(allow: np.ndarray) -> tuple[faiss.IDSelector, Any]:
+    """A selector for sorted unique ids, and the buffer it points into (keep it alive)."""
+    hi = int(allow[-1]) + 1
+    if hi <= 512 * allow.size:  # bitmap ≤ 64 bytes per allowed id: dense ids, O(1) bit test
+        bits = np.zeros(hi, dtype=bool)
+        bits[allow] = True
+        bitmap = np.packbits(bits, bitorder="little")
+        return faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(bitmap)), bitmap
+    return faiss.IDSelectorBatch(allow), allow
+
+
+class FaissIndex(VectorIndex):
+    """A FAISS index addressed by store primary keys. See the module docstring."""
+
+    backend = "faiss"
+
+    def __init__(self, factory: str, dim: int, *, _raw: faiss.Index | None = None,
+                 read_only: bool = False) -> None:
+        self.factory, self.dim, self.read_only = str(factory), int(dim), read_only
+        self._raw = _raw if _raw is not None else build_faiss(factory, dim)
+        self._ivf = _extract_ivf(self._raw)
+        self._inner: Any = None
+        if self._ivf is None:
+            if not isinstance(self._raw, faiss.IndexIDMap2):
+                raise IndexFileError(f"unexpected FAISS layout {type(self._raw).__name__} for {factory!r}: "
+                                     f"{REBUILD_HINT}")
+            self._inner = faiss.downcast_index(self._raw.index)
+        self._hnsw = self._inner.hnsw if isinstance(self._inner, faiss.IndexHNSW) else None
+        self._marks_removals = self._hnsw is not None
+        self._live: np.ndarray | None = None  # sorted searchable ids, computed lazily
+        self._marked = int(np.count_nonzero(self._id_map_view() < 0)) if self._ivf is None else 0
+
+    # ---- state ----------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        return int(self._raw.ntotal) - self._marked
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self._raw.is_trained)
+
+    @property
+    def exact_threshold(self) -> int:
+        """Allow-lists up to this size are scanned exactly instead of searched."""
+        return max(EXACT_SCAN_MIN, int(EXACT_SCAN_FRACTION * self.count))
+
+    def _id_map_view(self) -> np.ndarray:
+        """A writable numpy view of the IndexIDMap2 id map (invalid after the next add)."""
+        id_map = self._raw.id_map
+        if id_map.size() == 0:
+            return np.zeros(0, dtype=np.int64)
+        return faiss.rev_swig_ptr(id_map.data(), id_map.size())
+
+    def ids(self) -> np.ndarray:
+        if self._live is None:
+            if self._ivf is None:
+                stored = self._id_map_view()
+                self._live = np.sort(stored[stored >= 0])
+            else:
+                lists = self._ivf.invlists
+                parts = []
+                for list_no in range(self._ivf.nlist):
+                    size = lists.list_size(list_no)
+                    if size:
+                        ptr = lists.get_ids(list_no)
+                        parts.append(faiss.rev_swig_ptr(ptr, size).copy())
+                        lists.release_ids(list_no, ptr)
+                self._live = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return self._live.copy()
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        query = as_ids(ids)
+        if self._live is None:
+            self.ids()
+        live = self._live
+        if live.size == 0:
+            return np.zeros(query.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(live, query), live.size - 1)
+        return live[pos] == query
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "backend": self.backend, "factory": self.factory, "dim": self.dim, "metric": "ip",
+            "type": type(faiss.downcast_index(self._ivf) if self._ivf is not None else self._inner).__name__,
+            "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
+            "is_trained": self.is_trained, "read_only": self.read_only,
+            "exact_threshold": self.exact_threshold, "faiss_version": faiss.__version__,
+        }
+        if self._ivf is not None:
+            out.update(nlist=int(self._ivf.nlist), nprobe=int(self._ivf.nprobe))
+        if self._hnsw is not None:
+            out.update(efSearch=int(self._hnsw.efSearch), efConstruction=int(self._hnsw.efConstruction))
+        return out
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise IndexConfigError("this index was loaded with mmap and is read-only: load it without mmap to modify it")
+
+    # ---- build ----------------------------------------------------------------------
+
+    def train(self, vectors: np.ndarray) -> None:
+        self._writable()
+        if self.is_trained:
+            return
+        x = as_vectors(vectors, self.dim)
+        n = len(x)
+        nlist = int(self._ivf.nlist) if self._ivf is not None else 0
+        if nlist and n < nlist:
+            better = re.sub(r"IVF\d+", f"IVF{suggest_nlist(n)}", self.factory, count=1)
+            raise IndexConfigError(
+                f"index {self.factory!r} has nlist={nlist} but only {n} vectors to train on "
+                f"(needs ≥ {nlist}, ≥ {39 * nlist} recommended): use a smaller nlist, e.g. "
+                f"--factory \"{better}\", or \"Flat\" (exact; fine up to ~1M vectors)")
+        if nlist and n < 39 * nlist:
+            log.warning("training %s on %d vectors: fewer than 39 per list, clustering will be coarse", self.factory, n)
+        cap = max(TRAIN_SAMPLE_MAX, 39 * nlist)
+        if n > cap:
+            rows = np.sort(np.random.default_rng(TRAIN_SEED).choice(n, size=cap, replace=False))
+            x = x[rows]
+        log.info("training %s on %d of %d vectors", self.factory, len(x), n)
+        try:
+            self._raw.train(normalised(x))
+        except RuntimeError as exc:
+            raise IndexConfigError(f"cannot train index {self.factory!r} on {n} vectors "
+                                   f"({str(exc).strip().splitlines()[-1]}): use more vectors or a smaller "
+                                   f"index, e.g. \"Flat\"") from None
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._writable()
+        ids, x = as_ids(ids), as_vectors(vectors, self.dim)
+        if len(ids) != len(x):
+            raise ValueError(f"{len(ids)} ids for {len(x)} vectors")
+        if not len(ids):
+            return
+        new = ids if np.all(ids[1:] > ids[:-1]) else np.sort(ids)
+        dup = new[1:][new[1:] == new[:-1]]
+        if dup.size:
+            raise ValueError(f"duplicate ids in one add: {dup[:5].tolist()}")
+        if self._raw.ntotal:
+            present = self.contains(new)
+            if present.any():
+                raise ValueError(f"{int(present.sum())} id(s) already in the index, e.g. "
+                                 f"{new[present][:5].tolist()}: use upsert to replace vectors")
+        if not self.is_trained:
+            log.info("index %s is untrained: training on the %d vectors being added", self.factory, len(x))
+            self.train(x)
+        self._raw.add_with_ids(normalised(x), ids)
+        if self._live is not None or self._raw.ntotal == len(ids):
+            base = self._live if self._live is not None else np.zeros(0, dtype=np.int64)
+            self._live = np.sort(np.concatenate([base, new]), kind="stable")  # two sorted runs: linear
+
+    def remove(self, ids: np.ndarray) -> int:
+        self._writable()
+        gone = np.unique(as_ids(ids))
+        if not gone.size or not self._raw.ntotal:
+            return 0
+        if not self._marks_removals:
+            try:
+                removed = int(self._raw.remove_ids(gone))
+            except RuntimeError:
+                log.info("%s cannot remove vectors: marking removed ids instead", type(self._inner).__name__)
+                self._marks_removals = True
+        if self._marks_removals:
+            view = self._id_map_view()
+            hit = np.isin(view, gone)
+            view[hit] = -1
+            removed = int(np.count_nonzero(hit))
+            self._marked += removed
+        if self._live is not None and removed:
+            self._live = self._live[~np.isin(self._live, gone, assume_unique=True)]
+        return removed
+
+    # ---- search ---------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int, *, ids: np.ndarray | None = None,
+               params: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        opts = check_params(params, SEARCH_PARAMS)
+        k = int(k)
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        q = normalised(as_vectors(queries, self.dim))
+        exact = opts.get("exact")
+        keep: list[Any] = []
+        sel = None
+        if ids is not None or exact:
+            allow = np.unique(as_ids(ids)) if ids is not None else self.ids()
+            if exact or (exact is None and allow.size <= self.exact_threshold):
+                log.debug("exact scan over %d allowed ids (threshold %d)", allow.size, self.exact_threshold)
+                return self._exact_search(q, k, allow)
+            sel, buf = make_selector(allow)
+            keep.append(buf)
+        elif self._marked:
+            sel = faiss.IDSelectorRange(0, MAX_ID)  # marked-removed slots carry id -1
+        search_params = self._search_params(sel, opts, keep)
+        if search_params is None:
+            scores, labels = self._raw.search(q, k)
+        else:
+            scores, labels = self._raw.search(q, k, params=search_params)
+        scores[labels < 0] = -np.inf
+        return scores, labels
+
+    def _search_params(self, sel: Any, opts: dict[str, Any], keep: list[Any]) -> Any:
+        nprobe, ef = opts.get("nprobe"), opts.get("efSearch")
+        for name, value in (("nprobe", nprobe), ("efSearch", ef)):
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise IndexConfigError(f"search parameter {name} must be a positive integer, got {value!r}")
+        if self._ivf is not None:
+            if sel is None and nprobe is None:
+                return None
+            sp = faiss.SearchParametersIVF()
+            sp.nprobe = int(nprobe if nprobe is not None else self._ivf.nprobe)
+            if sel is not None:
+                sp.sel = sel
+            if isinstance(self._raw, faiss.IndexPreTransform):
+                keep.append(sp)
+                outer = faiss.SearchParametersPreTransform()
+                outer.index_params = sp
+                return outer
+            return sp
+        if nprobe is not None:
+            log.debug("nprobe ignored: %s is not an IVF index", self.factory)
+        if self._hnsw is not None:
+            if sel is None and ef is None:
+                return None
+            hp = faiss.SearchParametersHNSW()
+            hp.efSearch = int(ef if ef is not None else self._hnsw.efSearch)
+            if sel is not None:
+                hp.sel = sel
+            return hp
+        if ef is not None:
+            log.debug("efSearch ignored: %s is not an HNSW index", self.factory)
+        return None if sel is None else faiss.SearchParameters(sel=sel)
+
+    def _exact_search(self, q: np.ndarray, k: int, allow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Brute force over the stored (reconstructed) vectors of the allowed ids."""
+        present = allow[self.contains(allow)]
+        if not present.size:
+            return top_k(np.zeros((len(q), 0), dtype=np.float32), present, k)
+        parts = [top_k(q @ self._raw.reconstruct_batch(block).T, block, k)
+                 for block in (present[i:i + EXACT_SCAN_BLOCK] for i in range(0, present.size, EXACT_SCAN_BLOCK))]
+        if len(parts) == 1:
+            return parts[0]
+        scores, labels = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, axis=1), np.take_along_axis(labels, order, axis=1)
+
+    # ---- files ----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> str:
+        if self.read_only:
+            raise IndexConfigError("an index loaded with mmap cannot be saved: load it without mmap")
+        checksum, size = atomic_write(path, lambda out: faiss.write_index(self._raw, faiss.PyCallbackIOWriter(out.write)))
+        meta = {"backend": self.backend, "factory": self.factory, "dim": self.dim, "metric": "ip",
+                "layout": "ivf" if self._ivf is not None else "idmap2", "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
+                "faiss_version": faiss.__version__, "size": size, "checksum": checksum}
+        write_sidecar(path, meta)
+        log.info("saved %s index (%d vectors) to %s", self.factory, self.count, path)
+        return checksum
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, mmap: bool = False) -> "FaissIndex":
+        meta = read_sidecar(path)
+        if meta["backend"] != cls.backend:
+            raise IndexFileError(f"{path} is a {meta['backend']!r} index, not {cls.backend!r}")
+        # IVF: map the inverted lists; otherwise map the flat codes (the two flags do not combine).
+        flags = 0 if not mmap else faiss.IO_FLAG_MMAP if meta.get("layout") == "ivf" else faiss.IO_FLAG_MMAP_IFC
+        try:
+            raw = faiss.read_index(os.fspath(path), flags)
+        except (RuntimeError, MemoryError) as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise IndexFileError(f"index file {path} is corrupt or unreadable ({reason}): {REBUILD_HINT}") from None
+        if raw.d != int(meta["dim"]):
+            raise IndexFileError(f"index file {path} has dimension {raw.d}, its sidecar says {meta['dim']}: {REBUILD_HINT}")
+        return cls(meta["factory"], int(meta["dim"]), _raw=raw, read_only=mmap)

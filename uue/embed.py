@@ -1,0 +1,202 @@
+"""Store → vectors → index: versioned, incremental builds of the user and statement indexes.
+
+A build writes NEW files (never overwrites the serving ones) and switches the active
+pointer of both indexes in one database transaction at the very end, so a query that
+runs meanwhile is answered by the old version and a build that fails or is killed
+leaves the old version serving. Unchanged users (same content hash, same model) reuse
+their stored vectors unless ``full=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from index import create_index
+from index.builds import activate_builds, active_build, prune_builds, record_build
+from storage.errors import NotFound, UUEError
+from storage.store import Store
+from storage.tables import IndexBuild
+from uue.vectors import VectorSet
+
+log = logging.getLogger(__name__)
+
+KINDS = ("users", "statements")
+DEFAULT_FACTORY = "Flat"
+USER_BATCH = 256  # users embedded per model call
+
+
+@dataclass
+class BuildResult:
+    model_id: int
+    factory: dict[str, str]
+    counts: dict[str, int] = field(default_factory=dict)
+    embedded: dict[str, int] = field(default_factory=dict)
+    reused: dict[str, int] = field(default_factory=dict)
+    build_ids: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def build_stem(build: IndexBuild) -> Path:
+    """``indexes/users-XXXX.faiss`` → ``indexes/users-XXXX`` (the vector files' stem)."""
+    return Path(build.path).with_suffix("")
+
+
+def statement_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _previous(store: Store, kind: str, model_id: int, full: bool) -> tuple[IndexBuild | None, VectorSet | None]:
+    try:
+        build = active_build(store, kind)
+    except NotFound:
+        return None, None
+    if full or build.model_id != model_id:
+        return build, None
+    try:
+        return build, VectorSet.load(build_stem(build), mmap=True)
+    except NotFound:
+        log.warning("vectors of the active %s build are missing; embedding everything again", kind)
+        return build, None
+
+
+def _reuse(old: VectorSet | None, ids: np.ndarray, hashes: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors with reused rows filled, boolean mask of rows still to embed)."""
+    vectors = np.zeros((len(ids), dim), dtype=np.float32)
+    todo = np.ones(len(ids), dtype=bool)
+    if old is not None and len(old) and old.dim == dim:
+        rows = old.rows(ids)
+        same = rows >= 0
+        same[same] = old.hashes[rows[same]] == hashes[same]
+        vectors[same] = old.vectors[rows[same]]
+        todo = ~same
+    return vectors, todo
+
+
+class _LazyModel:
+    """Loads the active model only when something actually needs embedding."""
+
+    def __init__(self, path: str, model=None) -> None:
+        self.path, self._model = path, model
+
+    def get(self):
+        if self._model is None:
+            from uue.model import UniversalUserEmbeddingModel
+
+            log.info("loading model %s", self.path)
+            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path)
+            self._model.eval()
+        return self._model
+
+
+def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarray, progress: bool) -> None:
+    bar = tqdm(total=len(pks), desc="embed users", unit=" users", disable=not progress)
+    position = {int(pk): i for i, pk in enumerate(pks)}
+    batch_rows, batch_texts = [], []
+
+    def flush() -> None:
+        out[batch_rows] = model.get().encode_users(batch_texts)
+        bar.update(len(batch_rows))
+        batch_rows.clear()
+        batch_texts.clear()
+
+    for pk, record in store.iter_users(pks=pks.tolist()):
+        batch_rows.append(position[pk])
+        batch_texts.append([c["text"] for c in record["chunks"]])
+        if len(batch_rows) >= USER_BATCH:
+            flush()
+    if batch_rows:
+        flush()
+    bar.close()
+
+
+def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
+           store: Store, written: list[Path]) -> int:
+    stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    index = create_index(factory, dim)
+    if not index.is_trained:
+        index.train(vectors.vectors)
+    if len(vectors):
+        index.add(vectors.ids, vectors.vectors)
+    path = stem.with_suffix(".faiss")
+    written.extend([path, Path(f"{path}.json"), *VectorSet.files(stem)])
+    checksum = index.save(path)
+    vectors.save(stem)
+    return record_build(store, model_id=model_id, kind=kind, factory=factory, dim=dim, count=len(vectors),
+                        path=str(path), checksum=checksum)
+
+
+def build_indexes(store: Store, directory: Path, *, factory: str | None = None, statement_factory: str | None = None,
+                  full: bool = False, progress: bool = True, model=None) -> BuildResult:
+    """Embed what changed with the active model, write both indexes, switch atomically."""
+    started, started_wall = time.perf_counter(), time.time()
+    model_row = store.active_model()
+    dim = model_row.embedding_dim
+    lazy = _LazyModel(model_row.path, model)
+    directory.mkdir(parents=True, exist_ok=True)
+    if store.count_users() == 0:
+        raise UUEError("no users stored: run `uue ingest USERS.jsonl` first")
+
+    hashes = store.content_hashes()
+    statements = store.statements()
+    sources = {
+        "users": (np.fromiter(sorted(hashes), np.int64), np.array([hashes[k] for k in sorted(hashes)], dtype=str)),
+        "statements": (np.array([i for i, _ in statements], np.int64),
+                       np.array([statement_hash(t) for _, t in statements], dtype=str)),
+    }
+    result = BuildResult(model_id=model_row.id, factory={})
+    written: list[Path] = []
+    try:
+        new_ids = {}
+        for kind in KINDS:
+            previous, old = _previous(store, kind, model_row.id, full)
+            chosen = (factory if kind == "users" else statement_factory) or (previous.factory if previous else None)
+            chosen = chosen or DEFAULT_FACTORY
+            ids, content = sources[kind]
+            vectors, todo = _reuse(old, ids, content, dim)
+            if todo.any():
+                if kind == "users":
+                    fresh = np.zeros((int(todo.sum()), dim), dtype=np.float32)
+                    _embed_users(store, lazy, ids[todo], fresh, progress)
+                    vectors[todo] = fresh
+                else:
+                    texts = dict(statements)
+                    vectors[todo] = lazy.get().encode_statements([texts[int(i)] for i in ids[todo]],
+                                                                 show_progress=progress)
+            result.factory[kind] = chosen
+            result.counts[kind] = len(ids)
+            result.embedded[kind] = int(todo.sum())
+            result.reused[kind] = int(len(ids) - todo.sum())
+            new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
+                                   model_row.id, store, written)
+        activate_builds(store, [new_ids[k] for k in KINDS])
+        result.build_ids = new_ids
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    prune_builds(store, keep=2)
+    _remove_orphans(store, directory, older_than=started_wall - 60)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:
+    """Delete files of builds that no longer exist (pruned, or left by a killed build)."""
+    from index.builds import list_builds
+
+    keep = set()
+    for build in list_builds(store):
+        stem = build_stem(build)
+        keep.update({Path(build.path), Path(f"{build.path}.json"), *VectorSet.files(stem)})
+    for path in directory.iterdir():
+        if path.is_file() and path not in keep and path.stat().st_mtime < older_than:
+            log.info("removing orphan file %s", path)
+            path.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""``uue index verify`` and ``uue index stats``: is every stored item served exactly once?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index import load_index
+from index.checksum import sha256_file
+from index.builds import active_build, list_builds, verify_build
+from storage.errors import NotFound, UUEError
+from storage.store import Store
+from uue.embed import KINDS, build_stem, statement_hash
+from uue.vectors import VectorSet
+
+
+def _expected(store: Store, kind: str) -> tuple[np.ndarray, dict[int, str]]:
+    if kind == "users":
+        hashes = store.content_hashes()
+    else:
+        hashes = {i: statement_hash(t) for i, t in store.statements()}
+    return np.fromiter(sorted(hashes), np.int64, len(hashes)), hashes
+
+
+def verify_indexes(store: Store) -> dict[str, Any]:
+    """Check both active builds: file checksum, one vector per stored item and vice versa.
+
+    Returns ``{"ok": bool, "problems": [...], "stale": {kind: n}}``; ``stale`` counts
+    items whose content changed since the build (served, but by an old vector).
+    """
+    problems: list[str] = []
+    stale: dict[str, int] = {}
+    for kind in KINDS:
+        try:
+            build = active_build(store, kind)
+        except NotFound as exc:
+            problems.append(str(exc))
+            continue
+        expected, hashes = _expected(store, kind)
+        if not Path(build.path).exists():
+            problems.append(f"{kind}: index file {build.path} is missing: run `uue index rebuild`")
+            continue
+        try:
+            index_ids = load_index(build.path).ids()
+        except UUEError as exc:
+            if sha256_file(build.path) != build.checksum:
+                problems.append(f"{kind}: index file {build.path} does not match its recorded checksum")
+            problems.append(f"{kind}: {exc}")
+            continue
+        problems.extend(f"{kind}: {p}" for p in verify_build(store, build, index_ids, expected))
+        try:
+            vectors = VectorSet.load(build_stem(build))
+        except NotFound as exc:
+            problems.append(f"{kind}: {exc}")
+            continue
+        if not np.array_equal(np.sort(vectors.ids), np.sort(np.asarray(index_ids, dtype=np.int64))):
+            problems.append(f"{kind}: the stored vectors and the index hold different ids: run `uue index rebuild`")
+        current = np.array([hashes.get(int(i), "") for i in vectors.ids], dtype=str)
+        stale[kind] = int((current != vectors.hashes).sum()) if len(vectors) else 0
+    return {"ok": not problems, "problems": problems, "stale": stale}
+
+
+def index_stats(store: Store) -> dict[str, Any]:
+    """The active build of each kind and the build history."""
+    out: dict[str, Any] = {"active": {}, "builds": []}
+    for build in list_builds(store):
+        row = {"id": build.id, "kind": build.kind, "factory": build.factory, "dim": build.dim,
+               "count": build.count, "model_id": build.model_id, "active": build.active,
+               "created": build.created_at.isoformat(timespec="seconds"), "path": build.path,
+               "size_mb": round(Path(build.path).stat().st_size / 2**20, 2) if Path(build.path).exists() else None}
+        out["builds"].append(row)
+        if build.active:
+            out["active"][build.kind] = row
+    return out

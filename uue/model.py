@@ -1,0 +1,218 @@
+"""The dual encoder: users and statements in one L2-normalised vector space.
+
+Module chain (sentence-transformers style):
+
+- user side: token encoder (backbone + token pooling) on each chunk → chunk pooling
+  (attention or mean, masked) → projection (none when ``embedding_dim`` equals the
+  backbone width) → L2 normalise;
+- statement side: the same token encoder (shared weights, instruction prefix where
+  the model wants one) → the same projection → L2 normalise.
+
+A saved model directory holds ``config.json`` (the ``ModelConfig`` JSON, with the
+token pooling and instruction resolved), ``model.safetensors`` (all weights),
+the tokenizer files and ``backbone/config.json`` (the Hugging Face config); it loads
+offline, without pickle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+from tqdm.auto import tqdm
+
+from uue.config import ModelConfig
+from uue.encoder import ModelNotFoundError, TokenEncoder
+from uue.pooling import AttentionPooling, MeanPooling
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+BACKBONE_DIR = "backbone"
+USER_BLOCK = 4096  # users per block in encode_users: bounds the memory held for chunk vectors
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA, nothing elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class UniversalUserEmbeddingModel(nn.Module):
+    """Dual encoder of users (chunk histories) and statements with shared backbone weights."""
+
+    def __init__(self, config: ModelConfig, encoder: TokenEncoder) -> None:
+        super().__init__()
+        self.config = dataclasses.replace(config, pooling=encoder.pooling,
+                                          query_instruction=encoder.query_instruction)
+        self.encoder = encoder
+        width = encoder.hidden_size
+        self.chunk_pooling: nn.Module = (AttentionPooling(width, config.attention_heads, config.dropout)
+                                         if config.use_attention_pooling else MeanPooling())
+        self.projection: nn.Module = (nn.Linear(width, config.embedding_dim, bias=False)
+                                      if config.embedding_dim != width else nn.Identity())
+
+    # ---- construction and artifacts ---------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> "UniversalUserEmbeddingModel":
+        """An untrained model on the base backbone; new layers seeded from ``config.seed``."""
+        encoder = TokenEncoder.from_name(config.base_model_name, pooling=config.pooling,
+                                         query_instruction=config.query_instruction,
+                                         trust_remote_code=config.trust_remote_code)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            return cls(config, encoder)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        (out / BACKBONE_DIR).mkdir(parents=True, exist_ok=True)
+        self.config.save(out / CONFIG_FILE)
+        self.encoder.backbone.config.save_pretrained(out / BACKBONE_DIR)
+        self.encoder.tokenizer.save_pretrained(str(out))
+        save_model(self, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
+        logger.info("saved model to %s", out)
+        return out
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None
+                        ) -> "UniversalUserEmbeddingModel":
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        path = Path(directory)
+        if not (path / CONFIG_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
+            raise ModelNotFoundError(f"{path} is not a UUE model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE}); "
+                                     "train one with `uue train`")
+        config = ModelConfig.load(path / CONFIG_FILE)
+        trust = config.trust_remote_code
+        backbone_config = AutoConfig.from_pretrained(str(path / BACKBONE_DIR), trust_remote_code=trust)
+        backbone = AutoModel.from_config(backbone_config, trust_remote_code=trust)
+        tokenizer = AutoTokenizer.from_pretrained(str(path), config=backbone_config, trust_remote_code=trust)
+        encoder = TokenEncoder(backbone, tokenizer, config.pooling or "mean", config.query_instruction or "")
+        model = cls(config, encoder)
+        missing, unexpected = load_model(model, str(path / WEIGHTS_FILE), strict=False)
+        if missing or unexpected:
+            raise ModelNotFoundError(f"{path / WEIGHTS_FILE} does not match its config: missing {missing[:5]}, "
+                                     f"unexpected {unexpected[:5]}")
+        model.eval()
+        return model.to(device or default_device())
+
+    # ---- properties ---------------------------------------------------------------
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.config.embedding_dim)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ---- differentiable pieces (training) ------------------------------------------
+
+    def embed(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Projection + L2 normalisation of backbone-width vectors."""
+        return nn.functional.normalize(self.projection(vectors).float(), dim=-1)
+
+    def pool_users(self, chunk_vectors: torch.Tensor, groups: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Users' embeddings ``[U, d]`` from ``chunk_vectors[n, h]``; ``groups[u]`` = row indices of user u."""
+        width = max(len(g) for g in groups)
+        index = torch.zeros(len(groups), width, dtype=torch.long)
+        mask = torch.zeros(len(groups), width, dtype=torch.bool)
+        for u, rows in enumerate(groups):
+            index[u, :len(rows)] = torch.as_tensor(list(rows), dtype=torch.long)
+            mask[u, :len(rows)] = True
+        device = chunk_vectors.device
+        padded = chunk_vectors[index.to(device)]  # [U, C, h]
+        return self.embed(self.chunk_pooling(padded, mask.to(device)))
+
+    def forward_users(self, histories: Sequence[Sequence[str]]) -> torch.Tensor:
+        """Embed users from their chunk texts in one pass (with gradients when enabled)."""
+        flat = [t for h in histories for t in h]
+        ids = self.encoder.tokenize(flat, self.config.max_chunk_length)
+        groups, start = [], 0
+        for h in histories:
+            groups.append(range(start, start + len(h)))
+            start += len(h)
+        return self.pool_users(self.encoder.encode_ids(ids), groups)
+
+    def forward_statements(self, texts: Sequence[str]) -> torch.Tensor:
+        ids = self.encoder.tokenize(list(texts), self.config.max_statement_length, query=True)
+        return self.embed(self.encoder.encode_ids(ids))
+
+    # ---- inference ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode(), autocast(self.device):
+                yield
+        finally:
+            self.train(was_training)
+
+    def _encode_sorted(self, ids: list[list[int]], batch_size: int, bar: tqdm, project: bool) -> torch.Tensor:
+        """Encode token-id lists in length-sorted batches; rows come back in input order."""
+        dim = self.embedding_dim if project else self.encoder.hidden_size
+        out = torch.empty(len(ids), dim, dtype=torch.float32, device=self.device)
+        order = np.argsort(-np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids)), kind="stable")
+        for start in range(0, len(ids), batch_size):
+            rows = order[start:start + batch_size]
+            vectors = self.encoder.encode_ids([ids[i] for i in rows])
+            out[torch.from_numpy(rows).to(self.device)] = (self.embed(vectors) if project else vectors).float()
+            bar.update(len(rows))
+        return out
+
+    def encode_statements(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """float32 ``[n, d]``, L2-normalised; each distinct text is encoded once."""
+        if not texts:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        where = {t: i for i, t in enumerate(unique)}
+        with self._inference(), tqdm(total=len(unique), desc="statements", unit="text",
+                                     disable=not show_progress) as bar:
+            ids = self.encoder.tokenize(unique, self.config.max_statement_length, query=True)
+            vectors = self._encode_sorted(ids, batch_size, bar, project=True).cpu().numpy()
+        return vectors[[where[t] for t in texts]]
+
+    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False
+                     ) -> np.ndarray:
+        """float32 ``[n, d]``, L2-normalised, from each user's last ``num_chunks_per_user`` chunks.
+
+        Distinct chunk texts are encoded once per block of ``USER_BLOCK`` users.
+        """
+        out = np.zeros((len(histories), self.embedding_dim), dtype=np.float32)
+        cap = max(1, self.config.num_chunks_per_user)
+        recent = [list(h[-cap:]) for h in histories]
+        if any(not h for h in recent):
+            raise ValueError("every user needs at least one chunk")
+        with self._inference(), tqdm(total=0, desc="user chunks", unit="text", disable=not show_progress) as bar:
+            for block_start in range(0, len(recent), USER_BLOCK):
+                block = recent[block_start:block_start + USER_BLOCK]
+                where: dict[str, int] = {}
+                groups = [[where.setdefault(t, len(where)) for t in h] for h in block]
+                bar.total += len(where)
+                bar.refresh()
+                ids = self.encoder.tokenize(list(where), self.config.max_chunk_length)
+                chunk_vectors = self._encode_sorted(ids, batch_size, bar, project=False)
+                for s in range(0, len(block), batch_size):
+                    users = self.pool_users(chunk_vectors, groups[s:s + batch_size])
+                    out[block_start + s:block_start + s + len(users)] = users.float().cpu().numpy()
+        return out
+
+
+def default_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,135 @@
+"""End-to-end jobs over a workspace: ``evaluate`` and the ``demo``.
+
+Library code: progress goes to ``logging`` and tqdm; the ``say`` callback (the CLI
+passes ``click.echo``) receives the few lines a person watching the demo should read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from storage.errors import UUEError
+from storage.jsonl import read_users
+from storage.store import Store
+from uue.config import ModelConfig
+from uue.schema import UserData
+from uue.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# A short run that fits the demo's 10-minute budget on 2 CPU cores: one epoch over
+# 4 sampled chunks of <= 64 tokens per user; users are embedded from their 8 latest chunks.
+DEMO_CONFIG = ModelConfig(num_epochs=1, max_chunk_length=64, max_statement_length=24, train_chunks_per_user=4,
+                          num_chunks_per_user=8, batch_size=32, learning_rate=1e-4, num_negative_samples=4)
+
+
+def _say(_: str) -> None:
+    return None
+
+
+def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | None = None,
+                        split: str = "test", show_progress: bool = True) -> dict[str, dict[str, float]]:
+    """Evaluate the active model beside the baselines; write the report to ``output_dir``.
+
+    Users: the store's ``split`` (default test), or every user of ``data`` (a users.jsonl
+    file, validated like ingest, not stored). Candidates: the store's statement pool plus
+    the users' own statements. Zero-shot: the statements the store marks held out.
+    """
+    from uue.evaluator import UniversalUserEmbeddingEvaluator
+    from uue.report import create_evaluation_report
+
+    model_row = store.active_model()
+    if data is not None:
+        users = [UserData.from_record(r) for r in read_users(data)]
+    else:
+        users = [UserData.from_record(r) for _, r in store.iter_users(split=split)]
+    if not users:
+        raise UUEError(f"no {split} users to evaluate on: ingest more users or pass --data USERS.jsonl")
+    pool = [text for _, text in store.statements()]
+    held_out = {text for _, text in store.statements(held_out=True)}
+    curves_file = Path(model_row.path) / "training_curves.json"
+    curves = None
+    if curves_file.exists():
+        import json
+
+        curves = json.loads(curves_file.read_text())
+    evaluator = UniversalUserEmbeddingEvaluator(model_row.path)
+    return create_evaluation_report(evaluator, users, pool, output_dir, held_out=held_out,
+                                    training_curves=curves, show_progress=show_progress)
+
+
+def _dataset(max_users: int | None, say: Callable[[str], None]):
+    from uue.data import load_dataset
+
+    try:
+        dataset = load_dataset("movielens", n_users=max_users)
+        say(f"dataset: MovieLens-100k ({len(dataset)} real users, ratings in time order)")
+        return dataset
+    except UUEError as exc:
+        say(f"dataset: MovieLens-100k is not available ({exc}); using the synthetic set instead")
+        return load_dataset("synthetic", n_users=max_users or 1000, seed=0)
+
+
+def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 1, say: Callable[[str], None] = _say,
+             show_progress: bool = True) -> dict[str, Any]:
+    """Ingest a real dataset, train briefly, build the indexes, query, evaluate."""
+    from uue.data import write_jsonl
+    from uue.embed import build_indexes
+    from uue.search import Searcher
+    from uue.train import train_from_store
+
+    started = time.perf_counter()
+    data_dir = ws.home / "data"
+    dataset = _dataset(max_users, say)
+    users_path, pool_path = data_dir / f"{dataset.name}.jsonl", data_dir / f"{dataset.name}-statements.jsonl"
+    write_jsonl(dataset, users_path, pool_path)
+    store = ws.open_store()
+    counts = store.ingest_file(users_path, pool_path, progress=show_progress)
+    stats = store.stats()
+    say(f"ingested {stats['users']} users ({stats['splits']}), {stats['chunks']} chunks, "
+        f"{stats['statements']} statements ({stats['held_out_statements']} held out for zero-shot), "
+        f"{counts['labels']} labels")
+
+    config = replace(DEMO_CONFIG, num_epochs=epochs)
+    model_dir = ws.models_dir / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    say(f"training {config.base_model_name} for {epochs} epoch(s) on the train split ...")
+    model_dir, train_metrics = train_from_store(store, config, model_dir, show_progress=show_progress)
+    say(f"model saved to {model_dir}; dev recall@10 {train_metrics.get('dev_recall@10', float('nan')):.3f}")
+
+    built = build_indexes(store, ws.indexes_dir, progress=show_progress)
+    say(f"indexes built: {built.counts['users']} users, {built.counts['statements']} statements "
+        f"({built.seconds:.0f}s)")
+
+    searcher = Searcher(store)
+    test_users = store.user_pks(split="test") or store.user_pks()
+    someone = store.user_ids(test_users[:1])[test_users[0]]
+    _, record = store.get_user(someone)
+    statement = record["statements"][0] if record["statements"] else store.statements()[0][1]
+    queries = {
+        "audience": (statement, searcher.audience(statement, k=5)),
+        "similar": (someone, searcher.similar(someone, k=5)),
+        "profile": (someone, searcher.profile(someone, k=5).top),
+    }
+    for kind, (query, hits) in queries.items():
+        say(f"\nuue {kind} {query!r}")
+        for rank, hit in enumerate(hits, start=1):
+            label = getattr(hit, "user_id", None) or getattr(hit, "statement")
+            say(f"  {rank}. {hit.score:+.3f}  {label}")
+    say(f"  (true statements of {someone}: {', '.join(record['statements'][:6])})")
+
+    report_dir = ws.reports_dir / model_dir.name
+    results = evaluate_from_store(store, report_dir, show_progress=show_progress)
+    say(f"\nevaluation on the test split (report: {report_dir / 'report.md'})")
+    keys = ("retrieval/recall@10", "retrieval/mrr@10", "retrieval/ndcg@10", "zero_shot/roc_auc",
+            "audience/ndcg@10", "similarity/neighbour_agreement@10")
+    say(f"  {'metric':<36}" + "".join(f"{name:>10}" for name in results))
+    for key in keys:
+        say(f"  {key:<36}" + "".join(f"{results[name].get(key, float('nan')):>10.3f}" for name in results))
+    say(f"\ndemo finished in {time.perf_counter() - started:.0f}s; workspace: {ws.home}")
+    store.close()
+    return {"train": train_metrics, "evaluation": results, "seconds": time.perf_counter() - started}

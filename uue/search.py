@@ -1,0 +1,186 @@
+"""The three queries, answered from the active index builds.
+
+- ``audience(text)``: statement → the users it describes best;
+- ``similar(user_id)``: user → the nearest other users (never the user itself);
+- ``profile(user_id)``: user → the pool statements that describe them best, plus a
+  score for any free-text statement (open vocabulary, no retraining).
+
+Filters are resolved in SQL to an id set that is applied inside the FAISS search. A
+``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
+so a long-running process picks up a rebuild without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from index import load_index
+from index.base import VectorIndex
+from index.builds import active_build
+from storage.errors import UUEError
+from storage.filters import UserFilter, resolve_filter
+from storage.store import Store
+from storage.tables import IndexBuild
+from uue.embed import build_stem
+from uue.vectors import VectorSet
+
+log = logging.getLogger(__name__)
+
+MAX_K = 10_000
+
+
+class QueryError(UUEError):
+    """A query that cannot be answered as asked (bad k, empty text, stale index)."""
+
+
+@dataclass
+class UserHit:
+    user_id: str
+    score: float
+
+
+@dataclass
+class StatementHit:
+    statement: str
+    score: float
+
+
+@dataclass
+class Profile:
+    user_id: str
+    top: list[StatementHit]
+    scored: list[StatementHit] = field(default_factory=list)  # the free-text statements asked about
+
+    def to_json(self) -> list[dict]:
+        return [asdict(h) for h in self.top + self.scored]
+
+
+@dataclass
+class _Loaded:
+    build: IndexBuild
+    index: VectorIndex
+    vectors: VectorSet
+
+
+def check_k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise QueryError(f"-k must be between 1 and {MAX_K}, got {k}")
+    return k
+
+
+class Searcher:
+    """Answers queries from the store's active builds with the active model."""
+
+    def __init__(self, store: Store, *, model=None, mmap: bool = False) -> None:
+        self.store, self.mmap = store, mmap
+        self._model = model
+        self._loaded: dict[str, _Loaded] = {}
+
+    # ---- loading ----------------------------------------------------------------------
+
+    def _active(self, kind: str) -> _Loaded:
+        build = active_build(self.store, kind)
+        cached = self._loaded.get(kind)
+        if cached is not None and cached.build.id == build.id:
+            return cached
+        model_row = self.store.active_model()
+        if build.model_id != model_row.id:
+            raise QueryError(f"the {kind} index (build {build.id}) was made with model #{build.model_id}, "
+                             f"but the active model is #{model_row.id}: run `uue index rebuild`")
+        if build.dim != model_row.embedding_dim:
+            raise QueryError(f"the {kind} index has dimension {build.dim} but the active model embeds in "
+                             f"{model_row.embedding_dim}: run `uue index rebuild`")
+        loaded = _Loaded(build, load_index(build.path, mmap=self.mmap), VectorSet.load(build_stem(build)))
+        if loaded.index.dim != build.dim:
+            raise QueryError(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
+                             "run `uue index rebuild`")
+        self._loaded[kind] = loaded
+        return loaded
+
+    def model(self):
+        if self._model is None:
+            from uue.model import UniversalUserEmbeddingModel
+
+            self._model = UniversalUserEmbeddingModel.from_pretrained(self.store.active_model().path)
+            self._model.eval()
+        return self._model
+
+    def statement_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Stored vectors for pool statements, the model for anything else."""
+        texts = [t.strip() for t in texts]
+        if any(not t for t in texts):
+            raise QueryError("the statement is empty: give a sentence about a user, e.g. \"enjoys hiking\"")
+        known = self.store.statement_ids(texts)
+        out = np.zeros((len(texts), self._active("statements").build.dim), dtype=np.float32)
+        missing = [i for i, t in enumerate(texts) if t not in known]
+        stored = [i for i, t in enumerate(texts) if t in known]
+        if stored:
+            vectors = self._active("statements").vectors
+            rows = vectors.rows(np.array([known[texts[i]] for i in stored]))
+            for i, row in zip(stored, rows):
+                if row < 0:
+                    missing.append(i)
+                else:
+                    out[i] = vectors.vectors[row]
+        if missing:
+            out[sorted(missing)] = self.model().encode_statements([texts[i] for i in sorted(missing)])
+        return out
+
+    def user_vector(self, user_id: str) -> tuple[int, np.ndarray]:
+        pk = self.store.user_pk(user_id)
+        users = self._active("users")
+        rows = users.vectors.rows(np.array([pk]))
+        if rows[0] < 0:
+            raise QueryError(f"user {user_id!r} was ingested after the last index build: run `uue index build`")
+        return pk, np.asarray(users.vectors.vectors[rows[0]], dtype=np.float32)
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
+                      params: dict | None) -> list[UserHit]:
+        users = self._active("users")
+        if allowed is not None and exclude is not None:
+            allowed = allowed[allowed != exclude]
+        if allowed is not None and len(allowed) == 0:
+            return []
+        want = k + (1 if exclude is not None and allowed is None else 0)
+        scores, ids = users.index.search(query[None, :], want, ids=allowed, params=params)
+        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i != exclude][:k]
+        names = self.store.user_ids([i for i, _ in pairs])
+        return [UserHit(names[i], s) for i, s in pairs if i in names]
+
+    def audience(self, text: str, k: int = 10, user_filter: UserFilter | None = None,
+                 params: dict | None = None) -> list[UserHit]:
+        """The ``k`` users a statement describes best, among those passing the filter."""
+        check_k(k)
+        query = self.statement_vectors([text])[0]
+        allowed = resolve_filter(self.store, user_filter) if user_filter else None
+        return self._search_users(query, k, allowed, None, params)
+
+    def similar(self, user_id: str, k: int = 10, user_filter: UserFilter | None = None,
+                params: dict | None = None) -> list[UserHit]:
+        """The ``k`` users nearest to ``user_id`` (never the user itself)."""
+        check_k(k)
+        pk, query = self.user_vector(user_id)
+        allowed = resolve_filter(self.store, user_filter) if user_filter else None
+        return self._search_users(query, k, allowed, pk, params)
+
+    def profile(self, user_id: str, k: int = 10, statements: Sequence[str] = (),
+                params: dict | None = None) -> Profile:
+        """The ``k`` pool statements that describe ``user_id`` best, and scores for ``statements``."""
+        check_k(k)
+        _, query = self.user_vector(user_id)
+        pool = self._active("statements")
+        scores, ids = pool.index.search(query[None, :], min(k, max(pool.index.count, 1)), params=params)
+        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        texts = self.store.statement_texts([i for i, _ in pairs])
+        top = [StatementHit(texts[i], s) for i, s in pairs if i in texts]
+        scored = []
+        if statements:
+            vectors = self.statement_vectors(statements)
+            scored = [StatementHit(t.strip(), float(v @ query)) for t, v in zip(statements, vectors)]
+        return Profile(user_id, top, scored)

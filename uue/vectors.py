@@ -1,0 +1,89 @@
+"""The vectors behind an index build, kept next to it as plain ``.npy`` files.
+
+``STEM.ids.npy`` (int64, sorted), ``STEM.vectors.npy`` (float32 [n, d], L2-normalised)
+and ``STEM.hashes.npy`` (the content hash each vector was computed from). They serve
+three jobs: incremental builds (reuse a vector whose content did not change), the
+stored vector of a user or pool statement at query time (memory-mapped, no model
+needed), and ``verify``. Loaded with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from storage.errors import NotFound
+
+PARTS = ("ids", "vectors", "hashes")
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class VectorSet:
+    ids: np.ndarray  # int64, sorted ascending
+    vectors: np.ndarray  # float32 [n, d]
+    hashes: np.ndarray  # str [n]
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> "VectorSet":
+        order = np.argsort(ids, kind="stable")
+        return cls(np.asarray(ids, dtype=np.int64)[order], np.ascontiguousarray(vectors[order], dtype=np.float32),
+                   np.asarray(hashes)[order].astype(str))
+
+    @classmethod
+    def empty(cls, dim: int) -> "VectorSet":
+        return cls(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros(0, dtype="<U1"))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of ``ids``; -1 where absent."""
+        ids = np.asarray(ids, dtype=np.int64)
+        pos = np.searchsorted(self.ids, ids)
+        pos = np.minimum(pos, max(len(self.ids) - 1, 0))
+        found = (len(self.ids) > 0) & (self.ids[pos] == ids) if len(self.ids) else np.zeros(len(ids), bool)
+        return np.where(found, pos, -1)
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        rows = self.rows(ids)
+        if (rows < 0).any():
+            missing = np.asarray(ids)[rows < 0][:5].tolist()
+            raise NotFound(f"no stored vector for id(s) {missing}: run `uue index build` to embed new data")
+        return np.asarray(self.vectors[rows], dtype=np.float32)
+
+    def save(self, stem: Path) -> None:
+        _atomic_save(Path(f"{stem}.ids.npy"), self.ids)
+        _atomic_save(Path(f"{stem}.vectors.npy"), self.vectors)
+        _atomic_save(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))
+
+    @classmethod
+    def load(cls, stem: Path, *, mmap: bool = True) -> "VectorSet":
+        mode = "r" if mmap else None
+        try:
+            ids = np.load(f"{stem}.ids.npy", allow_pickle=False)
+            vectors = np.load(f"{stem}.vectors.npy", mmap_mode=mode, allow_pickle=False)
+            hashes = np.load(f"{stem}.hashes.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise NotFound(f"the vectors of build {Path(stem).name} are missing or unreadable ({exc}); "
+                           "run `uue index rebuild`") from None
+        return cls(ids, vectors, hashes)
+
+    @staticmethod
+    def files(stem: Path) -> list[Path]:
+        return [Path(f"{stem}.{part}.npy") for part in PARTS]
