@@ -86,6 +86,30 @@ def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> 
 
 
 @main.command()
+@click.argument("name")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="users.jsonl to write.")
+@click.option("--statements-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the dataset's statement pool (statements.jsonl).")
+@click.option("--users", "n_users", type=click.IntRange(min=0), default=None,
+              help="How many users (synthetic: default 1000; movielens: the first N).")
+@click.option("--seed", type=int, default=None, help="Random seed (synthetic; default 0).")
+@click.option("--topics", "n_topics", type=int, default=None, help="Number of topics (synthetic; default all).")
+@click.option("--split", type=click.Choice(["hash", "train", "dev", "test"]), default=None,
+              help="Write a split field (synthetic; default none: the store assigns it by hash).")
+@click.option("--path", type=click.Path(file_okay=False), default=None,
+              help="An ml-100k directory (movielens; default: the copy recbole ships).")
+@click.option("--ratings-per-chunk", type=click.IntRange(min=1), default=None, help="movielens; default 10.")
+def datasets(name: str, out: str, statements_out: str | None, **options: Any) -> None:
+    """Write dataset NAME (synthetic, movielens) as users.jsonl to --out."""
+    from uue.data import load_dataset, write_jsonl
+
+    dataset = load_dataset(name, **{k: v for k, v in options.items() if v is not None})
+    n = write_jsonl(dataset, out, statements_out)
+    extra = f", statement pool -> {statements_out}" if statements_out else ""
+    click.echo(f"wrote {n} {name} users -> {out}{extra}")
+
+
+@main.command()
 @click.argument("users_file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--statements", "statements_file", type=click.Path(dir_okay=False), default=None,
               help="A statement pool: .jsonl of {\"text\", \"category\"} or .txt, one per line.")

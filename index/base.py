@@ -130,21 +130,9 @@ def normalised(x: np.ndarray) -> np.ndarray:
     return (x / norms[:, None]).astype(np.float32, copy=False)
 
 
-def top_k(scores: np.ndarray, candidate_ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k per row of ``scores [nq, m]`` over ``candidate_ids [m]``, padded."""
-    nq, m = scores.shape
-    out_scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    out_ids = np.full((nq, k), -1, dtype=np.int64)
-    kk = min(k, m)
-    if kk == 0:
-        return out_scores, out_ids
-    part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (nq, 1))
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    best = np.take_along_axis(part, order, axis=1)
-    out_scores[:, :kk] = np.take_along_axis(scores, best, axis=1)
-    out_ids[:, :kk] = candidate_ids[best]
-    return out_scores, out_ids
+def padded(nq: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty result: ``-inf`` scores and ``-1`` ids, ``[nq, k]``."""
+    return np.full((nq, k), -np.inf, dtype=np.float32), np.full((nq, k), -1, dtype=np.int64)
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:

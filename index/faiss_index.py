@@ -40,8 +40,8 @@ from index.base import (
     as_vectors,
     check_params,
     normalised,
+    padded,
     read_sidecar,
-    top_k,
     write_sidecar,
 )
 from index.checksum import atomic_write
@@ -54,6 +54,7 @@ SEARCH_PARAMS = frozenset({"nprobe", "efSearch", "exact"})
 TRAIN_SEED = 20240501
 TRAIN_SAMPLE_MAX = 100_000  # raised to 39 × nlist for very large nlist
 DEFAULT_EF_SEARCH = 64
+DEFAULT_EF_CONSTRUCTION = 80  # faiss' 40 loses ~5 points of recall@10 on 384-d embeddings
 EXACT_SCAN_MIN = 10_000
 EXACT_SCAN_FRACTION = 0.02
 EXACT_SCAN_BLOCK = 65_536
@@ -99,6 +100,7 @@ def build_faiss(factory: str, dim: int) -> faiss.Index:
         raise IndexConfigError(f"index factory {factory!r}: put IDMap first or leave it out (ids are always mapped)")
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = DEFAULT_EF_SEARCH
+        index.hnsw.efConstruction = DEFAULT_EF_CONSTRUCTION
     return faiss.IndexIDMap2(index)
 
 
@@ -288,7 +290,9 @@ class FaissIndex(VectorIndex):
         keep: list[Any] = []
         sel = None
         if ids is not None or exact:
-            allow = np.unique(as_ids(ids)) if ids is not None else self.ids()
+            allow = as_ids(ids) if ids is not None else self.ids()
+            if allow.size > 1 and not np.all(allow[1:] > allow[:-1]):
+                allow = np.unique(allow)  # sorted input (as SQL ORDER BY gives) skips the sort
             if exact or (exact is None and allow.size <= self.exact_threshold):
                 log.debug("exact scan over %d allowed ids (threshold %d)", allow.size, self.exact_threshold)
                 return self._exact_search(q, k, allow)
@@ -337,17 +341,27 @@ class FaissIndex(VectorIndex):
         return None if sel is None else faiss.SearchParameters(sel=sel)
 
     def _exact_search(self, q: np.ndarray, k: int, allow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Brute force over the stored (reconstructed) vectors of the allowed ids."""
+        """Brute force over the stored (reconstructed) vectors of the allowed ids.
+
+        Scoring uses ``faiss.knn`` so it runs on FAISS' threads (``omp_set_num_threads``)
+        like every other search, not on numpy's BLAS pool.
+        """
         present = allow[self.contains(allow)]
-        if not present.size:
-            return top_k(np.zeros((len(q), 0), dtype=np.float32), present, k)
-        parts = [top_k(q @ self._raw.reconstruct_batch(block).T, block, k)
-                 for block in (present[i:i + EXACT_SCAN_BLOCK] for i in range(0, present.size, EXACT_SCAN_BLOCK))]
+        parts = []
+        for start in range(0, present.size, EXACT_SCAN_BLOCK):
+            block = present[start:start + EXACT_SCAN_BLOCK]
+            scores, rows = faiss.knn(q, self._raw.reconstruct_batch(block), k, metric=faiss.METRIC_INNER_PRODUCT)
+            parts.append((scores, np.where(rows >= 0, block[np.maximum(rows, 0)], -1)))
+        if not parts:
+            return padded(len(q), k)
         if len(parts) == 1:
-            return parts[0]
-        scores, labels = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(scores, order, axis=1), np.take_along_axis(labels, order, axis=1)
+            scores, labels = parts[0]
+        else:
+            scores, labels = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
+            order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            scores, labels = np.take_along_axis(scores, order, axis=1), np.take_along_axis(labels, order, axis=1)
+        scores[labels < 0] = -np.inf
+        return scores, labels
 
     # ---- files ----------------------------------------------------------------------
 

@@ -8,11 +8,14 @@ the later line wins (logged). Any error rolls the whole transaction back.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from queue import Empty, Full, Queue
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, Connection, Engine, Table, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
 from storage.records import StatementRecord, UserRecord, content_hash, is_held_out
@@ -24,6 +27,12 @@ log = logging.getLogger(__name__)
 USERS = User.__table__
 CHUNKS = Chunk.__table__
 CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute.__table__)
+INSERT_COLUMNS = {
+    "chunks": ("user_pk", "position", "text", "platform", "timestamp", "metadata"),
+    "labels": ("user_pk", "statement_id", "positive"),
+    "traits": ("user_pk", "name", "value"),
+    "user_attributes": ("user_pk", "key", "value"),
+}
 
 
 class _Writer:
@@ -95,24 +104,100 @@ class _Writer:
                 if text not in self.statement_ids:
                     missing[text] = None
         self._insert_statements(missing)
+        ids = self.statement_ids
+        dumps = json.dumps
         for user_id, record in latest.items():
             pk = pk_of[user_id]
-            for position, chunk in enumerate(record["chunks"]):
-                chunk_rows.append({"user_pk": pk, "position": position, "text": chunk["text"],
-                                   "platform": chunk["platform"], "timestamp": chunk["timestamp"],
-                                   "metadata": chunk["metadata"] or None})
-            labels = {self.statement_ids[t]: False for t in record["negative_statements"]}
-            labels.update({self.statement_ids[t]: True for t in record["statements"]})
-            label_rows.extend({"user_pk": pk, "statement_id": s, "positive": p} for s, p in labels.items())
-            trait_rows.extend({"user_pk": pk, "name": k, "value": v} for k, v in record["traits"].items())
-            attr_rows.extend({"user_pk": pk, "key": k, "value": attribute_value(v)}
-                             for k, v in record["metadata"].items() if v is not None)
+            chunk_rows.extend((pk, position, c["text"], c["platform"], c["timestamp"],
+                               dumps(c["metadata"]) if c["metadata"] else None)
+                              for position, c in enumerate(record["chunks"]))
+            labels = {ids[t]: False for t in record["negative_statements"]}
+            labels.update({ids[t]: True for t in record["statements"]})
+            label_rows.extend((pk, s, p) for s, p in labels.items())
+            trait_rows.extend((pk, k, v) for k, v in record["traits"].items())
+            attr_rows.extend((pk, k, attribute_value(v)) for k, v in record["metadata"].items() if v is not None)
         for table, rows in ((CHUNKS, chunk_rows), (Label.__table__, label_rows),
                             (Trait.__table__, trait_rows), (UserAttribute.__table__, attr_rows)):
-            if rows:
-                self.conn.execute(insert(table), rows)
+            bulk_insert(self.conn, table, rows)
         self.counts["chunks"] += len(chunk_rows)
         self.counts["labels"] += len(label_rows)
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[tuple]) -> None:
+    """Insert ``rows`` (tuples in ``INSERT_COLUMNS[table]`` order) with one executemany.
+
+    On SQLite the tuples go straight to the driver's executemany (still bound
+    parameters; JSON columns arrive already serialised), which skips SQLAlchemy's
+    per-row parameter processing; other backends use a Core executemany.
+    """
+    if not rows:
+        return
+    columns = INSERT_COLUMNS[table.name]
+    if conn.dialect.name == "sqlite":
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        conn.exec_driver_sql(sql, rows)
+        return
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    conn.execute(insert(table), [
+        {col: (json.loads(v) if col in json_columns and v is not None else v) for col, v in zip(columns, row)}
+        for row in rows])
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def prefetched(batches: Iterator[list], depth: int = 2) -> Iterator[list]:
+    """Produce ``batches`` in a background thread, at most ``depth`` ahead.
+
+    Reading and validating JSON overlaps with the database writes (sqlite3 releases
+    the GIL while it steps); memory stays bounded by ``depth`` batches. An exception in
+    the producer is re-raised in the consumer; a consumer that stops early stops the
+    producer.
+    """
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(done)
+        except BaseException as exc:  # handed to the consumer
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, name="uue-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                thread.join(timeout=0.05)
 
 
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
@@ -128,18 +213,10 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         if pool:
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
-        batch: list[UserRecord] = []
-        bar = tqdm(desc="ingest", unit=" users", disable=not progress)
-        for record in users:
-            batch.append(record)
-            if len(batch) >= batch_size:
+        with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
+            for batch in prefetched(_batches(users, batch_size)):
                 writer.users(batch)
                 bar.update(len(batch))
-                batch = []
-        if batch:
-            writer.users(batch)
-            bar.update(len(batch))
-        bar.close()
     if writer.counts["duplicate_lines"]:
         log.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
                     writer.counts["duplicate_lines"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
@@ -59,11 +60,18 @@ def is_held_out(statement: str) -> bool:
     return int.from_bytes(digest, "big") % 10 == 0
 
 
+_CANONICAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+
+
 def normalise_timestamp(value: str) -> str:
     """Parse an ISO 8601 timestamp; return it in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
 
     A timestamp without a zone is taken as UTC.
     """
+    canonical = _CANONICAL.fullmatch(value)
+    if canonical:  # already in the stored form: only check that it is a real date and time
+        datetime(*map(int, canonical.groups()))
+        return value
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -119,14 +127,15 @@ def _chunk(value: Any, i: int) -> ChunkRecord:
                 f"'chunks[{i}].timestamp' is not ISO 8601: {value['timestamp']!r} "
                 "(expected e.g. 2024-05-01T12:00:00Z)"
             ) from None
-    unknown = value.keys() - CHUNK_FIELDS
-    if unknown:
+    if not CHUNK_FIELDS.issuperset(value):
+        unknown = value.keys() - CHUNK_FIELDS
         raise InvalidRecord(f"'chunks[{i}]' has unknown field(s): {', '.join(sorted(unknown))}")
+    metadata = value.get("metadata")
     return {
         "text": text,
         "platform": platform,
         "timestamp": timestamp,
-        "metadata": _flat_object(value.get("metadata"), f"chunks[{i}].metadata"),
+        "metadata": _flat_object(metadata, f"chunks[{i}].metadata") if metadata else {},
     }
 
 
@@ -181,8 +190,5 @@ def validate_statement(obj: Any) -> StatementRecord:
 
 def content_hash(record: UserRecord) -> str:
     """Hash of what the user's vector depends on (chunk texts, platforms, timestamps)."""
-    h = hashlib.blake2b(digest_size=16)
-    for chunk in record["chunks"]:
-        h.update(json.dumps([chunk["text"], chunk["platform"], chunk["timestamp"]]).encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    fields = "\x1e".join(f"{c['text']}\x1f{c['platform'] or ''}\x1f{c['timestamp'] or ''}" for c in record["chunks"])
+    return hashlib.blake2b(fields.encode("utf-8"), digest_size=16).hexdigest()

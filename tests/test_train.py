@@ -95,6 +95,8 @@ def test_resume_is_exact(bert_dir: Path, data, tmp_path: Path) -> None:
     full_metrics = full.train()
     resumed = UniversalUserEmbeddingTrainer(cfg, train, dev, pool, output_dir=tmp_path / "b", show_progress=False)
     resumed_metrics = resumed.train(resume_from=tmp_path / "a" / "checkpoint-epoch-1")
+    assert not (tmp_path / "b" / "checkpoint-epoch-1").exists()  # epoch 1 came from the checkpoint
+    assert [e["epoch"] for e in resumed.history["epochs"]] == [1, 2, 3]
     a = load_file(str(tmp_path / "a" / "checkpoint-epoch-3" / "model.safetensors"))
     b = load_file(str(tmp_path / "b" / "checkpoint-epoch-3" / "model.safetensors"))
     assert a.keys() == b.keys()

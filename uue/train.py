@@ -280,7 +280,7 @@ class UniversalUserEmbeddingTrainer:
             self.history["epochs"].append(record)
             logger.info("epoch %d: %s", epoch + 1, record)
             metric = record.get(f"dev_recall@{RECALL_K}", -record["train_loss"])
-            if metric > self.best_metric:
+            if metric >= self.best_metric:  # ties: the later (longer trained) epoch
                 self.best_metric, self.best_epoch = metric, epoch + 1
                 self._remember_best()
                 if self.output_dir is not None:
