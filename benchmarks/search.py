@@ -43,6 +43,7 @@ from storage.store import Store  # noqa: E402
 from storage.tables import User, UserAttribute  # noqa: E402
 
 K = 10
+EF_SWEEP = (16, 32, 48, 64, 96, 128, 256)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="uue-bench-"))
     report: dict = {"config": vars(args) | {"out": str(args.out)}, "machine": {
         "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "python": platform.python_version(),
-        "faiss": faiss.__version__, "numpy": np.__version__, "build_threads": build_threads,
+        "faiss": faiss.__version__, "faiss_simd": faiss.SIMDConfig.get_level_name(), "numpy": np.__version__, "build_threads": build_threads,
         "search_threads": args.search_threads}}
     try:
         print(f"data: {n} x {dim} (clusters={args.clusters}), {args.queries} queries", flush=True)
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"HNSW32 build {report['hnsw_build_s']}s", flush=True)
         faiss.omp_set_num_threads(args.search_threads)
         report["hnsw"] = []
-        for ef in (16, 32, 64, 128, 256):
+        for ef in EF_SWEEP:
             lat, found = single_queries(lambda q: hnsw.search(q, K, params={"efSearch": ef})[1], queries)
             report["hnsw"].append(summary(lat, found, truth, efSearch=ef))
             print(f"  HNSW32 efSearch={ef}: {report['hnsw'][-1]}", flush=True)
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["ivf_build_s"] = round(time.perf_counter() - t, 2)
         faiss.omp_set_num_threads(args.search_threads)
         report["ivf"] = []
-        for nprobe in (1, 4, 16, 64):
+        for nprobe in (1, 4, 16, 64, 256):
             lat, found = single_queries(lambda q: ivf.search(q, K, params={"nprobe": nprobe})[1], queries)
             report["ivf"].append(summary(lat, found, truth, factory=f"IVF{nlist},Flat", nprobe=nprobe))
             print(f"  IVF{nlist},Flat nprobe={nprobe}: {report['ivf'][-1]}", flush=True)
@@ -308,7 +309,7 @@ def peer(args, x, ids, queries, truth, report, workdir: Path, build_threads: int
         build_s = round(time.perf_counter() - t, 2)
         faiss.omp_set_num_threads(args.search_threads)
         ours = []
-        for ef in (16, 32, 64, 128, 256):
+        for ef in EF_SWEEP:
             lat, found = single_queries(lambda q: index.search(q, K, params={"efSearch": ef})[1], queries)
             ours.append(summary(lat, found, sub_truth, efSearch=ef))
     match = next((o for o in ours if o["recall@10"] >= chroma["recall@10"]), ours[-1])
@@ -339,7 +340,7 @@ def write_results(report: dict, out: Path) -> None:
 def markdown(r: dict) -> str:
     c, m = r["config"], r["machine"]
     lines = [f"# Search benchmark — {c['users']:,} users × {c['dim']}, {c['queries']} queries", "",
-             f"{m['cpus']} CPUs (load {m['loadavg_start'][0]:.2f} at start), faiss {m['faiss']}, "
+             f"{m['cpus']} CPUs (load {m['loadavg_start'][0]:.2f} at start), faiss {m['faiss']} ({m['faiss_simd']}), "
              f"build threads {m['build_threads']}, single-query threads {m['search_threads']}. Medians of "
              "single sequential queries (qps = 1/p50: the machine is shared, so means are noisy; "
              "`qps_mean` is in search.json); recall@10 against exact inner-product search.", "",

@@ -19,7 +19,13 @@ Filtered search: the allow-list is applied inside FAISS (``SearchParameters*.sel
 ``IDSelectorBitmap`` when the ids are dense, else ``IDSelectorBatch``). When the list is
 small (≤ ``max(EXACT_SCAN_MIN, EXACT_SCAN_FRACTION × count)``) the index instead
 reconstructs just those vectors and scans them exactly: faster, and exact where graph
-or IVF search would miss most of a sparse allow-list.
+or IVF search would miss most of a sparse allow-list. A filtered HNSW search without
+an explicit ``efSearch`` widens the default by 1/√(allowed fraction), at most 8×.
+
+Defaults set here (faiss' own are lower): HNSW efSearch 64, efConstruction 80; IVF
+nprobe max(8, nlist/32). IVF/PQ train on a seeded sample of at most
+max(100k, 39·nlist) vectors; an nlist larger than the training set is an error that
+suggests a smaller one (no silent auto-adjust: the factory string stays what was asked).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ DEFAULT_EF_CONSTRUCTION = 80  # faiss' 40 loses ~5 points of recall@10 on 384-d 
 EXACT_SCAN_MIN = 10_000
 EXACT_SCAN_FRACTION = 0.02
 EXACT_SCAN_BLOCK = 65_536
+FILTER_EF_MAX_FACTOR = 8  # filtered HNSW search widens efSearch by 1/√fraction, up to 8×
 MAX_ID = 2**63 - 1
 
 
@@ -288,7 +295,7 @@ class FaissIndex(VectorIndex):
         q = normalised(as_vectors(queries, self.dim))
         exact = opts.get("exact")
         keep: list[Any] = []
-        sel = None
+        sel, fraction = None, 1.0
         if ids is not None or exact:
             allow = as_ids(ids) if ids is not None else self.ids()
             if allow.size > 1 and not np.all(allow[1:] > allow[:-1]):
@@ -298,9 +305,10 @@ class FaissIndex(VectorIndex):
                 return self._exact_search(q, k, allow)
             sel, buf = make_selector(allow)
             keep.append(buf)
+            fraction = min(1.0, allow.size / max(self.count, 1))
         elif self._marked:
             sel = faiss.IDSelectorRange(0, MAX_ID)  # marked-removed slots carry id -1
-        search_params = self._search_params(sel, opts, keep)
+        search_params = self._search_params(sel, opts, keep, fraction)
         if search_params is None:
             scores, labels = self._raw.search(q, k)
         else:
@@ -308,7 +316,13 @@ class FaissIndex(VectorIndex):
         scores[labels < 0] = -np.inf
         return scores, labels
 
-    def _search_params(self, sel: Any, opts: dict[str, Any], keep: list[Any]) -> Any:
+    def _search_params(self, sel: Any, opts: dict[str, Any], keep: list[Any], fraction: float) -> Any:
+        """FAISS search parameters, or None for the index defaults.
+
+        A graph search under a filter only counts allowed nodes toward its results, so
+        without an explicit ``efSearch`` the default is widened to
+        ``efSearch / √fraction`` (capped at 8×): 50 % allowed → ×1.4, 10 % → ×3.2.
+        """
         nprobe, ef = opts.get("nprobe"), opts.get("efSearch")
         for name, value in (("nprobe", nprobe), ("efSearch", ef)):
             if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
@@ -332,7 +346,9 @@ class FaissIndex(VectorIndex):
             if sel is None and ef is None:
                 return None
             hp = faiss.SearchParametersHNSW()
-            hp.efSearch = int(ef if ef is not None else self._hnsw.efSearch)
+            base = int(self._hnsw.efSearch)
+            widened = min(FILTER_EF_MAX_FACTOR * base, math.ceil(base / math.sqrt(fraction)))
+            hp.efSearch = int(ef if ef is not None else widened)
             if sel is not None:
                 hp.sel = sel
             return hp

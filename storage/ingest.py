@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from queue import Empty, Full, Queue
 
 from sqlalchemy import JSON, Connection, Engine, Table, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
@@ -42,6 +40,18 @@ class _Writer:
         self.conn = conn
         self.counts: Counter[str] = Counter()
         self.statement_ids: dict[str, int] = dict(conn.execute(select(Statement.text, Statement.id)).all())
+        self._json_cache: dict[tuple, str] = {}
+
+    def metadata_json(self, metadata: dict) -> str:
+        """JSON text of a flat metadata object; repeated objects (a subreddit, a board)
+        are serialised once (the cache is bounded)."""
+        key = tuple(metadata.items())
+        text = self._json_cache.get(key)
+        if text is None:
+            text = json.dumps(metadata)
+            if len(self._json_cache) < 100_000:
+                self._json_cache[key] = text
+        return text
 
     def statements(self, records: list[StatementRecord]) -> None:
         by_text: dict[str, str | None] = {}
@@ -90,9 +100,10 @@ class _Writer:
         if fresh:
             rows = [{"user_id": r["user_id"], "split": r["split"], "metadata": r["metadata"],
                      "content_hash": content_hash(r), "num_chunks": len(r["chunks"])} for r in fresh]
-            result = self.conn.execute(insert(USERS).returning(USERS.c.id, sort_by_parameter_order=True), rows)
-            for record, (pk,) in zip(fresh, result):
-                pk_of[record["user_id"]] = pk
+            # RETURNING (id, user_id) and a map by the unique user_id: no row-order guarantee is
+            # needed, so SQLAlchemy can batch the rows into multi-row INSERTs.
+            pk_of.update((user_id, pk) for pk, user_id in
+                         self.conn.execute(insert(USERS).returning(USERS.c.id, USERS.c.user_id), rows))
             self.counts["users_added"] += len(fresh)
         self._children(latest, pk_of)
 
@@ -105,11 +116,11 @@ class _Writer:
                     missing[text] = None
         self._insert_statements(missing)
         ids = self.statement_ids
-        dumps = json.dumps
+        as_json = self.metadata_json
         for user_id, record in latest.items():
             pk = pk_of[user_id]
             chunk_rows.extend((pk, position, c["text"], c["platform"], c["timestamp"],
-                               dumps(c["metadata"]) if c["metadata"] else None)
+                               as_json(c["metadata"]) if c["metadata"] else None)
                               for position, c in enumerate(record["chunks"]))
             labels = {ids[t]: False for t in record["negative_statements"]}
             labels.update({ids[t]: True for t in record["statements"]})
@@ -154,52 +165,6 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def prefetched(batches: Iterator[list], depth: int = 2) -> Iterator[list]:
-    """Produce ``batches`` in a background thread, at most ``depth`` ahead.
-
-    Reading and validating JSON overlaps with the database writes (sqlite3 releases
-    the GIL while it steps); memory stays bounded by ``depth`` batches. An exception in
-    the producer is re-raised in the consumer; a consumer that stops early stops the
-    producer.
-    """
-    done = object()
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(batch, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(done)
-        except BaseException as exc:  # handed to the consumer
-            queue.put(exc)
-
-    thread = threading.Thread(target=produce, name="uue-ingest-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                queue.get_nowait()
-            except Empty:
-                thread.join(timeout=0.05)
-
-
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
                    *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
     """Write a statement pool and users in ONE transaction; return counts.
@@ -214,7 +179,9 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
         with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
-            for batch in prefetched(_batches(users, batch_size)):
+            # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
+            # and retakes the GIL for every row it steps (see benchmarks/ingest.py).
+            for batch in _batches(users, batch_size):
                 writer.users(batch)
                 bar.update(len(batch))
     if writer.counts["duplicate_lines"]:

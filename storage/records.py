@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
@@ -60,17 +59,14 @@ def is_held_out(statement: str) -> bool:
     return int.from_bytes(digest, "big") % 10 == 0
 
 
-_CANONICAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
-
-
 def normalise_timestamp(value: str) -> str:
     """Parse an ISO 8601 timestamp; return it in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
 
     A timestamp without a zone is taken as UTC.
     """
-    canonical = _CANONICAL.fullmatch(value)
-    if canonical:  # already in the stored form: only check that it is a real date and time
-        datetime(*map(int, canonical.groups()))
+    if len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == "-":
+        # already in the stored form: only check that it is a real date and time
+        datetime.fromisoformat(value[:19])
         return value
     text = value.strip()
     if text.endswith(("Z", "z")):
@@ -87,7 +83,7 @@ def _flat_object(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRecord(f"'{field}' must be a JSON object, got {type(value).__name__}")
     for key, item in value.items():
-        if isinstance(item, (dict, list)):
+        if type(item) in (dict, list):
             raise InvalidRecord(f"'{field}.{key}' must be a string, number, boolean or null (metadata is flat)")
     return value
 
@@ -106,19 +102,20 @@ def _string_list(value: Any, field: str) -> list[str]:
 
 
 def _chunk(value: Any, i: int) -> ChunkRecord:
-    if not isinstance(value, dict):
+    # The hot loop of ingest: cheap type checks first, details only on the error path.
+    if type(value) is not dict:
         raise InvalidRecord(f"'chunks[{i}]' must be an object with a 'text' field")
     text = value.get("text")
-    if not isinstance(text, str):
+    if type(text) is not str:
         raise InvalidRecord(f"'chunks[{i}].text' is required and must be a string")
-    if not text.strip():
+    if not text or text.isspace():
         raise InvalidRecord(f"'chunks[{i}].text' is empty")
     platform = value.get("platform")
-    if platform is not None and not isinstance(platform, str):
+    if platform is not None and type(platform) is not str:
         raise InvalidRecord(f"'chunks[{i}].platform' must be a string")
     timestamp = value.get("timestamp")
     if timestamp is not None:
-        if not isinstance(timestamp, str):
+        if type(timestamp) is not str:
             raise InvalidRecord(f"'chunks[{i}].timestamp' must be an ISO 8601 string")
         try:
             timestamp = normalise_timestamp(timestamp)
@@ -127,16 +124,16 @@ def _chunk(value: Any, i: int) -> ChunkRecord:
                 f"'chunks[{i}].timestamp' is not ISO 8601: {value['timestamp']!r} "
                 "(expected e.g. 2024-05-01T12:00:00Z)"
             ) from None
-    if not CHUNK_FIELDS.issuperset(value):
+    if len(value) > 4 or not CHUNK_FIELDS.issuperset(value):
         unknown = value.keys() - CHUNK_FIELDS
         raise InvalidRecord(f"'chunks[{i}]' has unknown field(s): {', '.join(sorted(unknown))}")
     metadata = value.get("metadata")
-    return {
-        "text": text,
-        "platform": platform,
-        "timestamp": timestamp,
-        "metadata": _flat_object(metadata, f"chunks[{i}].metadata") if metadata else {},
-    }
+    if metadata:
+        if type(metadata) is not dict or any(type(v) in (dict, list) for v in metadata.values()):
+            _flat_object(metadata, f"chunks[{i}].metadata")  # raises with the offending key
+    else:
+        metadata = {}
+    return {"text": text, "platform": platform, "timestamp": timestamp, "metadata": metadata}
 
 
 def validate_user(obj: Any) -> UserRecord:

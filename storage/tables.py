@@ -52,7 +52,7 @@ class UserAttribute(Base):
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[str] = mapped_column(String)
-    __table_args__ = (Index("ix_user_attributes_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_user_attributes_key_value", "key", "value"), {"sqlite_with_rowid": False})
 
 
 class Chunk(Base):
@@ -86,11 +86,12 @@ class Label(Base):
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
     positive: Mapped[bool] = mapped_column(Boolean)
-    __table_args__ = (Index("ix_labels_statement", "statement_id"),)
+    __table_args__ = (Index("ix_labels_statement", "statement_id"), {"sqlite_with_rowid": False})
 
 
 class Trait(Base):
     __tablename__ = "traits"
+    __table_args__ = {"sqlite_with_rowid": False}  # small rows keyed by their primary key
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[float] = mapped_column(Float)

@@ -143,7 +143,7 @@ class TokenEncoder(nn.Module):
         path = resolve_model_path(name)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-            backbone = AutoModel.from_pretrained(path, trust_remote_code=trust_remote_code)
+            backbone = AutoModel.from_pretrained(path, trust_remote_code=trust_remote_code, dtype=torch.float32)
         except (OSError, ValueError) as exc:
             offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
             raise ModelNotFoundError(

@@ -22,6 +22,8 @@ Parameters keep the names and meanings of sentence-transformers'
    (``skipped_band``). A query without positives has no band, so nothing passes.
 4. ``range_min`` / ``range_max``: of the survivors, best first, ranks ``[range_min,
    range_max)`` remain (the ``range_min`` best are counted as ``skipped_range_min``).
+   Without ``range_max``: ``range_min + num_negatives`` (``+ 9 * num_negatives`` when a
+   margin, ``max_score`` or the band is set) ``+ P``, as sentence-transformers derives it.
 5. ``sampling_strategy``: ``"top"`` takes the next ``num_negatives`` survivors;
    ``"random"`` draws ``num_negatives`` of the remaining survivors with ``rng`` and
    returns them best-first. Missing slots are ``-1``.
@@ -34,8 +36,8 @@ The samplers: ``refresh(encode_statements, step, epoch)`` re-embeds the pool wit
 current model and rebuilds the index (``index_factory``, default ``"Flat"``) on its
 first call, then every ``refresh_every`` steps (int) or at each new epoch (``"epoch"``,
 default). ``sample`` mines for the batch users' vectors; a user left short gets random
-pool statements that are neither its positives nor candidates dropped in steps 1-2 or by
-``range_min`` (counted as ``random_fill``). Semi-hard fallback order: band negatives,
+pool statements that are neither its positives nor candidates dropped as likely false
+negatives, by ``max_score`` or by ``range_min`` (counted as ``random_fill``). Semi-hard fallback order: band negatives,
 then the ``"hard"`` choice from the same window with the same options (band ignored;
 ``fallback_hard``), then random. ``stats()`` covers the current refresh window and is
 logged at INFO when the next refresh starts a new one.
@@ -108,7 +110,7 @@ class MiningOptions:
         else:
             filtered = any(v is not None for v in (self.absolute_margin, self.relative_margin, self.max_score,
                                                    self.semi_hard_margin))
-            range_max = self.range_min + num_negatives * (10 if filtered else 1)  # ST adds P: see _mine
+            range_max = self.range_min + num_negatives * (10 if filtered else 1)  # _mine adds P
         if num_negatives > range_max - self.range_min:
             raise UUEError(f"cannot mine {num_negatives} negatives: range_min={self.range_min} and "
                            f"range_max={range_max} leave {range_max - self.range_min} candidates; raise range_max")
@@ -226,7 +228,7 @@ def _mine(query_vectors: np.ndarray, positive_ids: Sequence[Collection[int]], po
         raise UUEError(f"query vectors {query_vectors.shape} and pool vectors {pool_vectors.shape} do not match")
     if len(positive_ids) != len(query_vectors):
         raise UUEError(f"{len(positive_ids)} positive sets for {len(query_vectors)} queries")
-    window = opts.window(num_negatives)
+    window = opts.window(num_negatives)  # validates before any work
     q_all = normalised(np.ascontiguousarray(query_vectors, dtype=np.float32))
     pool = normalised(np.ascontiguousarray(pool_vectors, dtype=np.float32))
     pos_all = _padded(positive_ids, len(pool))
@@ -234,7 +236,9 @@ def _mine(query_vectors: np.ndarray, positive_ids: Sequence[Collection[int]], po
         return [_Mined(np.full((len(q_all), num_negatives), -1, dtype=np.int64), np.zeros((len(q_all), 0), np.int64),
                        np.zeros((len(q_all), 0), np.int8))] * (2 if fallback else 1)
     index = index if index is not None else build_index(pool, index_factory)
-    depth = window + int((pos_all >= 0).sum(axis=1).max())
+    most = int((pos_all >= 0).sum(axis=1).max())
+    window += most if opts.range_max is None else 0
+    depth = window + most
     band = opts.semi_hard_margin is not None
     parts: list[list[_Mined]] = [[], []]
     for start in range(0, len(q_all), QUERY_BATCH):
