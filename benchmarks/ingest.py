@@ -142,7 +142,7 @@ def main() -> None:
     table += (f"\n\nours / plain = **{ratio:.2f}x** (target >= 0.7x); ours = {rate['ours']:,.0f} chunks/s "
               f"(target >= 100k/s); peak RSS {smaller['quarter']['peak_rss_mb']:.0f} / "
               f"{smaller['half']['peak_rss_mb']:.0f} / {rss['ours']:.0f} MB at 1/4 / 1/2 / full size: bounded by "
-              f"two in-flight batches plus SQLite's 64 MiB page cache, not by the file. Medians of {args.repeats} runs.")
+              f"one batch of users plus SQLite's 64 MiB page cache, not by the file. Medians of {args.repeats} runs.")
     print(table)
     write_results("ingest", {"users": args.users, "chunks": chunks, "chunks_per_s": rate, "ratio": ratio,
                              "peak_rss_mb": rss,
