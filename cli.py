@@ -235,7 +235,8 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     if output_dir is None:
         output_dir = str(Path(resume).resolve().parent if resume else ws.models_dir / time.strftime("%Y%m%d-%H%M%S"))
     with ws.open_store() as store:
-        path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users)
+        path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users,
+                                         show_progress=not as_json)
     if as_json:
         print_json({"model": str(path), **metrics})
         return

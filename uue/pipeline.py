@@ -6,6 +6,7 @@ passes ``click.echo``) receives the few lines a person watching the demo should 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -52,15 +53,32 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
         raise UUEError(f"no {split} users to evaluate on: ingest more users or pass --data USERS.jsonl")
     pool = [text for _, text in store.statements()]
     held_out = {text for _, text in store.statements(held_out=True)}
-    curves_file = Path(model_row.path) / "training_curves.json"
-    curves = None
-    if curves_file.exists():
-        import json
-
-        curves = json.loads(curves_file.read_text())
+    curves = report_curves(Path(model_row.path) / "training_curves.json")
     evaluator = UniversalUserEmbeddingEvaluator(model_row.path)
     return create_evaluation_report(evaluator, users, pool, output_dir, held_out=held_out,
                                     training_curves=curves, show_progress=show_progress)
+
+
+def report_curves(path: Path) -> dict[str, list] | None:
+    """The trainer's ``training_curves.json`` as the report's series: per-step loss and
+    temperature, and the per-epoch dev metrics placed at each epoch's last step."""
+    if not path.exists():
+        return None
+    history = json.loads(path.read_text())
+    steps = list(range(1, len(history.get("step_loss", [])) + 1))
+    epochs = history.get("epochs", [])
+    if not steps:
+        return None
+    out: dict[str, list] = {"step": steps, "loss": history["step_loss"]}
+    if history.get("temperature"):
+        out["temperature"] = history["temperature"]
+    per_epoch = len(steps) / max(len(epochs), 1)
+    for key in ("dev_recall@10", "dev_in_batch_accuracy"):
+        values = [e.get(key) for e in epochs]
+        if any(v is not None for v in values):
+            out[key] = values
+            out[f"{key}_step"] = [round(per_epoch * (i + 1)) for i in range(len(values))]
+    return out
 
 
 def _dataset(max_users: int | None, say: Callable[[str], None]):
