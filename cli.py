@@ -187,6 +187,20 @@ def users_show(ctx: click.Context, user_id: str, max_chunks: int, as_json: bool)
 
 # ---- model: train ------------------------------------------------------------------------
 
+def _key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a VALUE that parses as JSON (30, 0.05, true) is taken as such."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UUEError(f"malformed {option} {item!r}: expected KEY=VALUE, e.g. {option} range_max=30")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 def _train_config(config_file: str | None, overrides: dict[str, Any]):
     """``ModelConfig`` from ``--config`` (JSON object of its fields) plus command-line overrides."""
     from uue.config import ModelConfig
@@ -199,7 +213,12 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
             raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
+    sampler_options = overrides.pop("sampler_options", None)
     data.update({k: v for k, v in overrides.items() if v is not None})
+    if sampler_options:
+        extra = dict(data.get("extra") or {})
+        extra["sampler_options"] = {**extra.get("sampler_options", {}), **sampler_options}
+        data["extra"] = extra
     try:
         return ModelConfig.from_dict(data)
     except (TypeError, ValueError) as exc:
@@ -218,11 +237,13 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
 @click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
 @click.option("--negatives", default=None, help="Negative sampler: random, hard, semi-hard.")
+@click.option("--negative-option", "negative_options", multiple=True, metavar="KEY=VALUE",
+              help="A mining option, e.g. range_max=30, relative_margin=0.05, refresh_every=epoch. Repeatable.")
 @json_option
 @click.pass_context
 def train(ctx: click.Context, config_file: str | None, epochs: int | None, output_dir: str | None,
           resume: str | None, base_model: str | None, batch_size: int | None, max_users: int | None,
-          negatives: str | None, as_json: bool) -> None:
+          negatives: str | None, negative_options: tuple[str, ...], as_json: bool) -> None:
     """Train the dual encoder on the ingested users; register it as the active model."""
     import time
     from pathlib import Path
@@ -230,7 +251,8 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     from uue.train import train_from_store
 
     config = _train_config(config_file, {"num_epochs": epochs, "base_model_name": base_model,
-                                         "batch_size": batch_size, "negatives": negatives})
+                                         "batch_size": batch_size, "negatives": negatives,
+                                         "sampler_options": _key_values(negative_options, "--negative-option")})
     ws = workspace(ctx)
     if output_dir is None:
         output_dir = str(Path(resume).resolve().parent if resume else ws.models_dir / time.strftime("%Y%m%d-%H%M%S"))

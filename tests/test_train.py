@@ -155,3 +155,9 @@ def test_cli_train(bert_dir: Path, data, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "invalid JSON" in result.output
     result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file), "--negatives", "nope"])
     assert result.exit_code == 1 and "unknown negative sampler" in result.output
+    result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file), "--negatives", "hard",
+                                  "--negative-option", "rangemax=30"])
+    assert result.exit_code == 1 and "rangemax" in result.output and "range_max" in result.output
+    result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file),
+                                  "--negative-option", "range_max"])
+    assert result.exit_code == 1 and "expected KEY=VALUE" in result.output
