@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from storage.records import StatementRecord, UserRecord, content_hash, is_held_out
 from storage.store import attribute_value, batched
-from storage.tables import Chunk, Label, Statement, Trait, User, UserAttribute, utcnow
+from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,15 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def bump_data_version(conn: Connection) -> None:
+    """Increment ``store_meta.data_version`` inside the caller's transaction (caches of
+    query filters key on it)."""
+    meta = StoreMeta.__table__
+    changed = conn.execute(update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1))
+    if changed.rowcount == 0:
+        conn.execute(insert(meta).values(key="data_version", value=1))
+
+
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
                    *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
     """Write a statement pool and users in ONE transaction; return counts.
@@ -178,6 +187,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         if pool:
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
+        bump_data_version(conn)
         with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
             # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
             # and retakes the GIL for every row it steps (see benchmarks/ingest.py).

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import NotFound, UUEError
 from storage.records import StatementRecord, UserRecord
-from storage.tables import Base, Chunk, Label, Statement, Trait, TrainedModel, User, UserAttribute
+from storage.tables import Base, Chunk, Label, Statement, StoreMeta, Trait, TrainedModel, User, UserAttribute
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +239,11 @@ class Store:
         if row is None:
             raise NotFound("no trained model yet: run `uue train` first")
         return row
+
+    def data_version(self) -> int:
+        """A counter bumped by every ingest: cached query filters are valid while it holds."""
+        with self.session() as s:
+            return s.scalar(select(StoreMeta.value).where(StoreMeta.key == "data_version")) or 0
 
     # ---- overview -------------------------------------------------------------------
 

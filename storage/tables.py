@@ -124,3 +124,11 @@ class IndexBuild(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("kind", "path"),)
 
+
+
+class StoreMeta(Base):
+    """Small key/value facts about the store, e.g. ``data_version`` (bumped by each ingest)."""
+
+    __tablename__ = "store_meta"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

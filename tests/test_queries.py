@@ -211,3 +211,17 @@ def test_no_index_yet(tmp_path):
     store.register_model("m", "bow", 64)
     result = cli(home, "similar", "hiking-0")
     assert result.exit_code == 1 and "index built yet: run `uue index build`" in result.output
+
+
+def test_filter_cache_is_invalidated_by_ingest(served, tmp_path):
+    store, _, model, _ = served
+    searcher = Searcher(store, model=model)
+    de = parse_filter(["country=DE"])
+    first = searcher.allowed_ids(de)
+    assert searcher.allowed_ids(de) is first  # served from the cache
+    path = tmp_path / "more.jsonl"
+    path.write_text(json.dumps({"user_id": "late", "metadata": {"country": "DE"},
+                                "chunks": [{"text": "chess rook"}]}) + "\n")
+    store.ingest_file(path)
+    again = searcher.allowed_ids(de)
+    assert len(again) == len(first) + 1

@@ -13,6 +13,7 @@ so a long-running process picks up a rebuild without a restart.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -79,6 +80,23 @@ class Searcher:
         self.store, self.mmap = store, mmap
         self._model = model
         self._loaded: dict[str, _Loaded] = {}
+        self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
+
+    FILTER_CACHE = 64  # resolved filters kept per Searcher (LRU), valid until the next ingest
+
+    def allowed_ids(self, user_filter: UserFilter | None) -> np.ndarray | None:
+        """The filter's user ids, from SQL once per data version (repeat queries skip SQL)."""
+        if user_filter is None or user_filter.empty:
+            return None
+        key = (user_filter, self.store.data_version())
+        if key in self._filters:
+            self._filters.move_to_end(key)
+            return self._filters[key]
+        ids = resolve_filter(self.store, user_filter)
+        self._filters[key] = ids
+        while len(self._filters) > self.FILTER_CACHE:
+            self._filters.popitem(last=False)
+        return ids
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -158,7 +176,7 @@ class Searcher:
         """The ``k`` users a statement describes best, among those passing the filter."""
         check_k(k)
         query = self.statement_vectors([text])[0]
-        allowed = resolve_filter(self.store, user_filter) if user_filter else None
+        allowed = self.allowed_ids(user_filter)
         return self._search_users(query, k, allowed, None, params)
 
     def similar(self, user_id: str, k: int = 10, user_filter: UserFilter | None = None,
@@ -166,7 +184,7 @@ class Searcher:
         """The ``k`` users nearest to ``user_id`` (never the user itself)."""
         check_k(k)
         pk, query = self.user_vector(user_id)
-        allowed = resolve_filter(self.store, user_filter) if user_filter else None
+        allowed = self.allowed_ids(user_filter)
         return self._search_users(query, k, allowed, pk, params)
 
     def profile(self, user_id: str, k: int = 10, statements: Sequence[str] = (),
