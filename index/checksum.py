@@ -58,6 +58,12 @@ class HashingWriter:
         return self.file.write(data)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[HashingWriter], None]) -> tuple[str, int]:
     """Call ``write(out)`` to produce the content of ``path`` atomically.
 
@@ -73,6 +79,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[HashingWriter], None]
             write(out)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -9,7 +9,6 @@ normalised to ISO 8601 UTC). ``uue.schema`` wraps the same shape in dataclasses.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from datetime import datetime, timezone
 from typing import Any, TypedDict

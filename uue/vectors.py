@@ -9,24 +9,19 @@ needed), and ``verify``. Loaded with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from index.checksum import atomic_write
 from storage.errors import NotFound
 
 PARTS = ("ids", "vectors", "hashes")
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda out: np.save(out, array, allow_pickle=False))
 
 
 @dataclass

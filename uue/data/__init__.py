@@ -15,10 +15,9 @@ import inspect
 import json
 import logging
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
+from index.checksum import atomic_write
 from storage.errors import UUEError
 from uue.data.movielens import MovieLensDataset
 from uue.data.synthetic import SyntheticDataset
@@ -54,34 +53,17 @@ def load_dataset(name: str, **options: Any) -> Dataset:
         raise UUEError(f"dataset {name!r}: {exc}") from None
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _atomic_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
-    """Write ``lines`` to a temporary file next to ``path``, fsync, rename. Returns the line count."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Write ``lines`` atomically (temporary file, fsync, rename). Returns the line count."""
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            for line in lines:
-                fh.write(line)
-                fh.write("\n")
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    def write(out) -> None:
+        nonlocal count
+        for line in lines:
+            out.write(line.encode("utf-8") + b"\n")
+            count += 1
+
+    atomic_write(path, write)
     return count
 
 
