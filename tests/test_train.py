@@ -135,7 +135,8 @@ def test_cli_train(bert_dir: Path, data, tmp_path: Path) -> None:
     assert empty.exit_code == 1 and "uue ingest" in empty.output and "Traceback" not in empty.output
     users_file = tmp_path / "users.jsonl"
     users_file.write_text("".join(json.dumps(u.to_dict()) + "\n" for u in train[::4] + dev))
-    assert runner.invoke(main, ["--home", str(home), "ingest", str(users_file)]).exit_code == 0
+    ingested = runner.invoke(main, ["--home", str(home), "ingest", str(users_file)])
+    assert ingested.exit_code == 0, ingested.output
     result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file), "--epochs", "2",
                                   "--max-users", "16", "--json"])
     assert result.exit_code == 0, result.output
