@@ -236,7 +236,7 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
 @click.option("--base-model", default=None, help="Hugging Face model name or local directory.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
 @click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
-@click.option("--negatives", default=None, help="Negative sampler: random, hard, semi-hard.")
+@click.option("--negatives", default=None, help="Negative sampler: random, hard, semi-hard (default: semi-hard).")
 @click.option("--negative-option", "negative_options", multiple=True, metavar="KEY=VALUE",
               help="A mining option, e.g. range_max=30, relative_margin=0.05, refresh_every=epoch. Repeatable.")
 @json_option
@@ -480,7 +480,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
 
 @main.command()
 @click.option("--max-users", type=int, default=None, help="Use only this many users (a quicker look).")
-@click.option("--epochs", type=int, default=1, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=int, default=2, show_default=True, help="Training epochs.")
 @click.pass_context
 def demo(ctx: click.Context, max_users: int | None, epochs: int) -> None:
     """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate."""

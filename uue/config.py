@@ -33,7 +33,7 @@ class ModelConfig:
     attention_heads: int = 4
     dropout: float = 0.1
     # training details
-    negatives: str = "random"  # random | hard | semi-hard
+    negatives: str = "semi-hard"  # random | hard | semi-hard (benchmarks/negatives.py: the winner)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0

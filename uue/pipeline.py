@@ -23,7 +23,7 @@ from uue.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-# A short run that fits the demo's 10-minute budget on 2 CPU cores: one epoch over
+# A short run that fits the demo's 10-minute budget on 2 CPU cores: epochs of
 # 4 sampled chunks of <= 64 tokens per user; users are embedded from their 8 latest chunks.
 DEMO_CONFIG = ModelConfig(num_epochs=1, max_chunk_length=64, max_statement_length=24, train_chunks_per_user=4,
                           num_chunks_per_user=8, batch_size=32, learning_rate=1e-4, num_negative_samples=4)
@@ -93,7 +93,7 @@ def _dataset(max_users: int | None, say: Callable[[str], None]):
         return load_dataset("synthetic", n_users=max_users or 1000, seed=0)
 
 
-def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 1, say: Callable[[str], None] = _say,
+def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, say: Callable[[str], None] = _say,
              show_progress: bool = True) -> dict[str, Any]:
     """Ingest a real dataset, train briefly, build the indexes, query, evaluate."""
     from uue.data import write_jsonl
