@@ -45,7 +45,7 @@ class BuildResult:
 
 
 def build_stem(build: IndexBuild) -> Path:
-    """``indexes/users-XXXX.faiss`` → ``indexes/users-XXXX`` (the vector files' stem)."""
+    """``indexes/users-<stamp>.faiss`` → ``indexes/users-<stamp>``: the stem of its vector files."""
     return Path(build.path).with_suffix("")
 
 
