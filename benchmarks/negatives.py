@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 KEYS = ("retrieval/recall@10", "retrieval/mrr@10", "retrieval/ndcg@10", "zero_shot/roc_auc",
-        "audience/ndcg@10", "similarity/neighbour_agreement@10")
+        "zero_shot/roc_auc_per_statement", "audience/ndcg@10", "similarity/neighbour_agreement@10")
 SAMPLERS = ("random", "hard", "semi-hard")
 
 

@@ -97,6 +97,21 @@ def test_roc_auc_and_average_precision() -> None:
     assert math.isnan(M.average_precision([0, 0], [0.2, 0.3]))
 
 
+def test_grouped_roc_auc_ranks_each_statement_on_its_own() -> None:
+    # statement A: pos .9 > neg .8; statement B: pos .2 > neg .1 -> 1.0 each. Pooled, B's
+    # positive (.2) falls below A's negative (.8): 3 of 4 pairs ordered -> 0.75.
+    labels, scores, groups = [1, 0, 1, 0], [0.9, 0.8, 0.2, 0.1], ["A", "A", "B", "B"]
+    assert M.roc_auc(labels, scores) == pytest.approx(0.75)
+    assert M.grouped_roc_auc(labels, scores, groups) == (pytest.approx(1.0), 2)
+    # C has no negative: not counted. A tie counts half: D (.5 vs .5) 0.5; E: .3 beats .1, not .4 -> 0.5
+    labels, scores, groups = [1, 1, 0, 1, 0, 0], [0.7, 0.5, 0.5, 0.3, 0.1, 0.4], ["C", "D", "D", "E", "E", "E"]
+    assert M.grouped_roc_auc(labels, scores, groups) == (pytest.approx(0.5), 2)
+    auc, n = M.grouped_roc_auc([1, 1], [0.1, 0.2], ["A", "B"])
+    assert math.isnan(auc) and n == 0
+    with pytest.raises(ValueError):
+        M.grouped_roc_auc([1, 0], [0.1, 0.2], ["A"])
+
+
 def test_trait_regression_recovers_linear_trait() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 5))

@@ -80,6 +80,9 @@ def test_evaluate_embedder_tiny_case_by_hand() -> None:
     assert m["zero_shot/n_pairs"] == 3 and m["zero_shot/n_positive"] == 1
     assert m["zero_shot/roc_auc"] == pytest.approx(1.0)
     assert m["zero_shot/average_precision"] == pytest.approx(1.0)
+    # per statement: birds has a positive and a negative user (AUC 1); fish only a negative
+    assert m["zero_shot/n_statements_ranked"] == 1
+    assert m["zero_shot/roc_auc_per_statement"] == pytest.approx(1.0)
     # audience: cats -> u0 (1) above u2 (.707); dogs -> u1; birds -> u2 (.707) above u0, u1 (0)
     assert m["audience/recall@10"] == pytest.approx(1.0)
     assert m["audience/ndcg@10"] == pytest.approx(1.0)

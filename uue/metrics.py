@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "top_k", "recall_at_k", "precision_at_k", "mrr_at_k", "ndcg_at_k", "average_precision_at_k",
-    "retrieval_metrics", "recall_curve", "roc_auc", "average_precision", "trait_regression",
+    "retrieval_metrics", "recall_curve", "roc_auc", "average_precision", "grouped_roc_auc", "trait_regression",
     "neighbour_agreement", "neighbour_agreement_chance", "silhouette",
 ]
 
@@ -201,6 +201,29 @@ def roc_auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nda
 
     data = _binary_inputs(labels, scores)
     return math.nan if data is None else float(roc_auc_score(*data))
+
+
+def grouped_roc_auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                    groups: Sequence[Hashable]) -> tuple[float, int]:
+    """Macro ROC-AUC: the AUC within each group (e.g. one statement's users), averaged.
+
+    Only groups with both a positive and a negative count; returns ``(mean AUC, number of
+    groups counted)``, ``(nan, 0)`` when none qualifies. Unlike one AUC over all pairs, a
+    statement that scores high for everybody cannot push another statement's positives
+    below its negatives: each group is ranked on its own.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(labels).astype(bool).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if not (len(y) == len(s) == len(groups)):
+        raise ValueError(f"labels ({len(y)}), scores ({len(s)}) and groups ({len(groups)}) differ in length")
+    members: dict[Hashable, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    aucs = [float(roc_auc_score(y[idx], s[idx])) for idx in map(np.asarray, members.values())
+            if y[idx].any() and not y[idx].all()]
+    return (float(np.mean(aucs)) if aucs else math.nan), len(aucs)
 
 
 def average_precision(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:

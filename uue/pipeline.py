@@ -144,7 +144,7 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
     results = evaluate_from_store(store, report_dir, show_progress=show_progress)
     say(f"\nevaluation on the test split (report: {report_dir / 'report.md'})")
     keys = ("retrieval/recall@10", "retrieval/mrr@10", "retrieval/ndcg@10", "zero_shot/roc_auc",
-            "audience/ndcg@10", "similarity/neighbour_agreement@10")
+            "zero_shot/roc_auc_per_statement", "audience/ndcg@10", "similarity/neighbour_agreement@10")
     say(f"  {'metric':<36}" + "".join(f"{name:>10}" for name in results))
     for key in keys:
         say(f"  {key:<36}" + "".join(f"{results[name].get(key, float('nan')):>10.3f}" for name in results))

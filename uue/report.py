@@ -122,17 +122,24 @@ def run_evaluation(embedder: Embedder, users: Sequence[UserData], statement_pool
     # zero-shot: held-out statements only, positives vs known negatives
     labels: list[int] = []
     pair_scores: list[float] = []
+    pair_statements: list[str] = []
     for i, u in enumerate(users):
         for value, group in ((1, u.statements), (0, u.negative_statements)):
             for s in _unique(group):
                 if s in held:
                     labels.append(value)
                     pair_scores.append(float(scores[i, col[s]]))
+                    pair_statements.append(s)
     out["zero_shot/n_pairs"] = float(len(labels))
     out["zero_shot/n_positive"] = float(sum(labels))
     if labels:
         out["zero_shot/roc_auc"] = M.roc_auc(labels, pair_scores)
         out["zero_shot/average_precision"] = M.average_precision(labels, pair_scores)
+        # per statement: ranks each held-out statement's users on their own (audience use)
+        auc, n_statements = M.grouped_roc_auc(labels, pair_scores, pair_statements)
+        out["zero_shot/n_statements_ranked"] = float(n_statements)
+        if n_statements:
+            out["zero_shot/roc_auc_per_statement"] = auc
 
     # audience: statement -> users, for statements with >= 1 positive user
     audience_pos: list[set[int]] = [set() for _ in range(n_cand)]
@@ -165,7 +172,9 @@ def evaluate_embedder(embedder: Embedder, users: list[UserData], statement_pool:
     """Every metric of one embedder on the given (test-split) users, flat and namespaced.
 
     - ``retrieval/*``: user → pool ranking against each user's true statements.
-    - ``zero_shot/*``: ROC-AUC / AP of user × statement scores on held-out statements
+    - ``zero_shot/*``: ROC-AUC / AP of user × statement scores on held-out statements (pooled
+      over all pairs), and ``roc_auc_per_statement``: the AUC of each held-out statement's
+      users, averaged over the statements that have both a positive and a negative user
       (positives: the user's held-out true statements; negatives: their held-out
       ``negative_statements``), with the pair counts.
     - ``audience/*``: statement → users, for pool statements true of ≥ 1 user.
