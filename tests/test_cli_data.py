@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from cli import main
@@ -44,3 +45,11 @@ def test_home_from_environment(tmp_path, write_jsonl, monkeypatch):
     result = CliRunner().invoke(main, ["ingest", str(write_jsonl([user_line("u1")]))])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "envhome" / "uue.db").exists()
+
+
+def test_json_output_is_strict_json(capsys) -> None:
+    from cli import print_json
+
+    print_json({"model": {"traits/age/r2": float("nan"), "ok": 0.5}, "curve": [float("inf"), 1.0]})
+    parsed = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert parsed == {"model": {"traits/age/r2": None, "ok": 0.5}, "curve": [None, 1.0]}

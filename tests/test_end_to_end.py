@@ -63,7 +63,7 @@ def test_train_build_query_evaluate(workspace):
     report_dir = home / "report"
     evaluated = run("evaluate", "--output-dir", str(report_dir), "--json")
     assert evaluated.exit_code == 0, evaluated.output
-    metrics = json.loads(evaluated.stdout)
+    metrics = json.loads(evaluated.stdout, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert {"model", "base", "tfidf"} <= set(metrics)
     assert 0.0 <= metrics["model"]["retrieval/recall@10"] <= 1.0
     assert (report_dir / "report.md").exists() and (report_dir / "metrics.json").exists()
