@@ -32,11 +32,16 @@ def create_index(factory: str, dim: int, *, backend: str = "faiss") -> VectorInd
     return _backend(backend)(factory, dim)
 
 
-def load_index(path: str | os.PathLike, mmap: bool = False) -> VectorIndex:
-    """Load an index saved by ``VectorIndex.save`` (``IndexFileError`` when missing or corrupt)."""
+def load_index(path: str | os.PathLike, mmap: bool = False, checksum: str | None = None) -> VectorIndex:
+    """Load an index saved by ``VectorIndex.save`` (``IndexFileError`` when missing or corrupt).
+
+    ``checksum``: the sha256 recorded for the file (``IndexBuild.checksum``); a file with
+    another one is refused. It is hashed in the same pass that reads it (a memory-mapped
+    load hashes it in a separate pass first).
+    """
     meta = read_sidecar(path)
     try:
         cls = _backend(meta["backend"])
     except IndexConfigError as exc:
         raise IndexFileError(f"{path}: {exc}") from None
-    return cls.load(path, mmap=mmap)
+    return cls.load(path, mmap=mmap, checksum=checksum)

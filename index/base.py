@@ -9,7 +9,8 @@ Contract shared by every backend:
   ``-inf`` / ``-1`` when fewer than ``k`` results exist;
 - ``save(path)`` writes the index file atomically plus a JSON sidecar
   ``<path>.json`` (backend, factory, dim, count, metric, library version, size,
-  checksum); ``load(path)`` mirrors it. ``save`` returns the file's sha256.
+  checksum); ``load(path)`` mirrors it. ``save`` returns the file's sha256;
+  ``load(path, checksum=...)`` refuses a file whose sha256 differs.
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ class VectorIndex(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False) -> "VectorIndex":
-        """Read a file written by ``save`` (``mmap``: map it read-only instead of reading)."""
+    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> "VectorIndex":
+        """Read a file written by ``save`` (``mmap``: map it read-only instead of reading;
+        ``checksum``: the sha256 the file must have, else ``IndexFileError``)."""
 
 
 # ---- helpers shared by backends ----------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import delete, select, update
 
 from index.base import sidecar_path
-from index.checksum import sha256_file
+from index.checksum import checksum_mismatch, sha256_file
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
@@ -140,8 +140,7 @@ def verify_build(store: Store, build: IndexBuild, index_ids: Iterable[int] | np.
     else:
         actual = sha256_file(path)
         if actual != row.checksum:
-            problems.append(f"index file {path} checksum {actual[:12]}… does not match the recorded "
-                            f"{row.checksum[:12]}… (file changed or corrupt): run `uue index rebuild`")
+            problems.append(checksum_mismatch(path, actual, row.checksum))
     have = np.asarray(list(index_ids) if not isinstance(index_ids, np.ndarray) else index_ids, dtype=np.int64)
     want = np.asarray(list(expected_ids) if not isinstance(expected_ids, np.ndarray) else expected_ids, dtype=np.int64)
     uniq, counts = np.unique(have, return_counts=True)

@@ -50,7 +50,7 @@ from index.base import (
     read_sidecar,
     write_sidecar,
 )
-from index.checksum import atomic_write
+from index.checksum import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
 from index.errors import IndexConfigError, IndexFileError
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,11 @@ def make_selector(allow: np.ndarray) -> tuple[faiss.IDSelector, Any]:
         bitmap = np.packbits(bits, bitorder="little")
         return faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(bitmap)), bitmap
     return faiss.IDSelectorBatch(allow), allow
+
+
+def _check_sha256(path: str | os.PathLike, actual: str, recorded: str) -> None:
+    if actual != recorded:
+        raise IndexFileError(checksum_mismatch(path, actual, recorded))
 
 
 class FaissIndex(VectorIndex):
@@ -393,15 +398,25 @@ class FaissIndex(VectorIndex):
         return checksum
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False) -> "FaissIndex":
+    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> "FaissIndex":
         meta = read_sidecar(path)
         if meta["backend"] != cls.backend:
             raise IndexFileError(f"{path} is a {meta['backend']!r} index, not {cls.backend!r}")
         # IVF: map the inverted lists; otherwise map the flat codes (the two flags do not combine).
         flags = 0 if not mmap else faiss.IO_FLAG_MMAP if meta.get("layout") == "ivf" else faiss.IO_FLAG_MMAP_IFC
+        if checksum is not None and mmap:  # faiss maps the file by name: hash it first
+            _check_sha256(path, sha256_file(path), checksum)
         try:
-            raw = faiss.read_index(os.fspath(path), flags)
-        except (RuntimeError, MemoryError) as exc:
+            if checksum is not None and not mmap:  # one pass: faiss reads through a hashing reader
+                with open(path, "rb") as f:
+                    reader = HashingReader(f)
+                    raw = faiss.read_index(faiss.PyCallbackIOReader(reader.read, BLOCK))
+                    _check_sha256(path, reader.hexdigest(), checksum)
+            else:
+                raw = faiss.read_index(os.fspath(path), flags)
+        except (RuntimeError, MemoryError, OSError) as exc:
+            if checksum is not None and not isinstance(exc, OSError):  # name the cause: not the recorded file
+                _check_sha256(path, sha256_file(path), checksum)
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise IndexFileError(f"index file {path} is corrupt or unreadable ({reason}): {REBUILD_HINT}") from None
         if raw.d != int(meta["dim"]):

@@ -167,6 +167,8 @@ def test_save_load_round_trip(factory, tmp_path):
         np.testing.assert_array_equal(before[1], after[1])
         np.testing.assert_allclose(before[0], after[0], atol=1e-6)
         np.testing.assert_array_equal(loaded.ids(), IDS[7:])
+        checked = load_index(path, mmap=mmap, checksum=checksum)  # hashed while read (mmap: before)
+        np.testing.assert_array_equal(checked.search(QUERIES, K)[1], before[1])
     with pytest.raises(IndexConfigError, match="read-only"):
         loaded.add(IDS[:1], DATA[:1])
 
@@ -205,6 +207,22 @@ def test_corrupt_missing_and_mismatched_files(tmp_path):
     with pytest.raises(IndexFileError, match="uue index rebuild"):
         load_index(path)
     assert issubclass(IndexFileError, UUEError)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF16,Flat"])
+def test_same_size_corruption_fails_the_checksum(factory, tmp_path):
+    path = tmp_path / "users.faiss"
+    checksum = build(factory).save(path)
+    data = bytearray(path.read_bytes())
+    data[-200:-100] = bytes(b ^ 0x5A for b in data[-200:-100])  # vector bytes: the file still parses
+    path.write_bytes(bytes(data))
+    assert load_index(path).count == N  # size and header unchanged: only the checksum can tell
+    for mmap in (False, True):
+        with pytest.raises(IndexFileError, match="checksum .* does not match the recorded .*uue index rebuild"):
+            load_index(path, mmap=mmap, checksum=checksum)
+    path.write_bytes(b"XXXX" + bytes(data[4:]))  # unparseable too: the checksum is still the reason given
+    with pytest.raises(IndexFileError, match="does not match the recorded"):
+        load_index(path, checksum=checksum)
 
 
 def test_ivf_nprobe_per_query():

@@ -166,8 +166,43 @@ def test_corrupt_or_foreign_index_is_refused(served):
         Searcher(store, model=model).similar("hiking-0")
 
 
+def test_checksum_is_checked_once_per_build_file(served, monkeypatch):
+    import uue.search as search
+
+    store, home, model, _ = served
+    calls = []
+    real = search.load_index
+    monkeypatch.setattr(search, "load_index", lambda path, mmap=False, checksum=None:
+                        calls.append(checksum) or real(path, mmap=mmap, checksum=checksum))
+    Searcher(store, model=model).similar("hiking-0", k=1)
+    Searcher(store, model=model).similar("hiking-0", k=1)  # same process, same file: not hashed again
+    assert calls == [active_build(store, "users").checksum, None]
+    path = Path(active_build(store, "users").path)
+    path.write_bytes(path.read_bytes())  # rewritten in place: checked again
+    Searcher(store, model=model).similar("hiking-0", k=1)
+    assert calls[-1] == active_build(store, "users").checksum
+    calls.clear()
+    Searcher(store, model=model, verify=False, mmap=True).similar("hiking-0", k=1)  # the escape hatch
+    assert calls == [None]
+
+
 def cli(home: Path, *args: str):
     return CliRunner().invoke(main, ["--home", str(home), *args])
+
+
+def test_same_size_corruption_is_refused_by_checksum(served):
+    """Bytes flipped in place (size unchanged, file still parses): the query refuses it."""
+    store, home, _, _ = served
+    before = cli(home, "audience", "enjoys baking", "-k", "3", "--json")
+    assert before.exit_code == 0, before.output
+    path = Path(active_build(store, "users").path)
+    data = bytearray(path.read_bytes())
+    data[100:200] = bytes(b ^ 0x5A for b in data[100:200])
+    path.write_bytes(bytes(data))
+    result = cli(home, "audience", "enjoys baking", "-k", "3", "--json")
+    assert result.exit_code == 1, result.output
+    assert "checksum" in result.output and "uue index rebuild" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_cli_queries_and_refusals(served):

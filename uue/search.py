@@ -7,12 +7,16 @@
 
 Filters are resolved in SQL to an id set that is applied inside the FAISS search. A
 ``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
-so a long-running process picks up a rebuild without a restart.
+so a long-running process picks up a rebuild without a restart. A build's file is
+checked against its recorded sha256 when it is loaded (once per build per process,
+again if the file is modified); ``Searcher(..., verify=False)`` skips that, for huge
+memory-mapped files whose full read would defeat the mapping.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,6 +36,16 @@ from uue.vectors import VectorSet
 log = logging.getLogger(__name__)
 
 MAX_K = 10_000
+_VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in this process
+
+
+def _file_key(build: IndexBuild) -> tuple | None:
+    """Identifies a build's file as it is now: a rewrite in place changes the key."""
+    try:
+        st = os.stat(build.path)
+    except OSError:
+        return None  # the load reports the missing file
+    return build.path, build.checksum, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class QueryError(UUEError):
@@ -76,8 +90,8 @@ def check_k(k: int) -> int:
 class Searcher:
     """Answers queries from the store's active builds with the active model."""
 
-    def __init__(self, store: Store, *, model=None, mmap: bool = False) -> None:
-        self.store, self.mmap = store, mmap
+    def __init__(self, store: Store, *, model=None, mmap: bool = False, verify: bool = True) -> None:
+        self.store, self.mmap, self.verify = store, mmap, verify
         self._model = model
         self._loaded: dict[str, _Loaded] = {}
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
@@ -112,7 +126,12 @@ class Searcher:
         if build.dim != model_row.embedding_dim:
             raise QueryError(f"the {kind} index has dimension {build.dim} but the active model embeds in "
                              f"{model_row.embedding_dim}: run `uue index rebuild`")
-        loaded = _Loaded(build, load_index(build.path, mmap=self.mmap), VectorSet.load(build_stem(build)))
+        key = _file_key(build)
+        check = self.verify and key not in _VERIFIED
+        index = load_index(build.path, mmap=self.mmap, checksum=build.checksum if check else None)
+        if check and key is not None:
+            _VERIFIED.add(key)
+        loaded = _Loaded(build, index, VectorSet.load(build_stem(build)))
         if loaded.index.dim != build.dim:
             raise QueryError(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
                              "run `uue index rebuild`")
