@@ -403,8 +403,9 @@ def index_stats_command(ctx: click.Context, as_json: bool) -> None:
         click.echo("no index built yet: run `uue index build`")
     for row in data["builds"]:
         mark = "*" if row["active"] else " "
+        marked = f"  {row['removed_marked']} marked removed" if row["removed_marked"] else ""
         click.echo(f"{mark} build {row['id']:>3} {row['kind']:<10} {row['factory']:<14} {row['count']:>9} x "
-                   f"{row['dim']}  model #{row['model_id']}  {row['created']}  {row['size_mb']} MB")
+                   f"{row['dim']}  model #{row['model_id']}  {row['created']}  {row['size_mb']} MB{marked}")
 
 
 @main.command()

@@ -110,3 +110,30 @@ def test_verify_build(store, model_id, tmp_path):
     assert len(problems) == 1 and "checksum" in problems[0] and "uue index rebuild" in problems[0]
     (tmp_path / build.path).unlink()
     assert "missing" in verify_build(store, build, {1, 2, 3}, {1, 2, 3})[0]
+
+
+def test_index_stats_reports_hnsw_marks(store, model_id, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli import main
+    from uue.maintenance import index_stats
+
+    flat = saved_build(store, model_id, tmp_path, "users")
+    index = create_index("HNSW32", DIM)
+    index.add(np.arange(1, 11), np.random.default_rng(0).standard_normal((10, DIM)).astype(np.float32))
+    index.remove(np.array([2, 5, 7]))  # HNSW marks instead of deleting
+    path = build_path(tmp_path / "indexes", "users", model_id)
+    hnsw = record_build(store, model_id=model_id, kind="users", factory="HNSW32", dim=DIM, count=index.count,
+                        path=path, checksum=index.save(path))
+    activate_builds(store, [hnsw])
+    stats = index_stats(store)
+    assert stats["active"]["users"]["removed_marked"] == 3
+    assert {b["id"]: b["removed_marked"] for b in stats["builds"]} == {hnsw: 3, flat: 0}
+    args = ["--home", str(tmp_path), "--db", f"sqlite:///{tmp_path}/t.db", "index", "stats"]
+    as_json = CliRunner().invoke(main, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["active"]["users"]["removed_marked"] == 3
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0 and "3 marked removed" in text.output, text.output

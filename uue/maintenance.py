@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from index import load_index
+from index.base import read_sidecar
 from index.checksum import sha256_file
 from index.builds import active_build, list_builds, verify_build
 from storage.errors import NotFound, UUEError
@@ -62,14 +63,29 @@ def verify_indexes(store: Store) -> dict[str, Any]:
     return {"ok": not problems, "problems": problems, "stale": stale}
 
 
+def _removed_marked(path: str) -> int | None:
+    """Vectors marked removed but still stored (HNSW cannot delete), from the file's sidecar
+    (loading the index only for a sidecar that predates the field); ``None`` when unreadable."""
+    try:
+        meta = read_sidecar(path)
+        if "removed_marked" in meta:
+            return int(meta["removed_marked"])
+        return int(load_index(path, mmap=True).stats()["removed_marked"])
+    except (UUEError, TypeError, ValueError):
+        return None
+
+
 def index_stats(store: Store) -> dict[str, Any]:
-    """The active build of each kind and the build history."""
+    """The active build of each kind and the build history; ``removed_marked`` counts
+    vectors marked removed but not yet compacted away (``uue index rebuild``)."""
     out: dict[str, Any] = {"active": {}, "builds": []}
     for build in list_builds(store):
+        exists = Path(build.path).exists()
         row = {"id": build.id, "kind": build.kind, "factory": build.factory, "dim": build.dim,
-               "count": build.count, "model_id": build.model_id, "active": build.active,
+               "count": build.count, "removed_marked": _removed_marked(build.path) if exists else None,
+               "model_id": build.model_id, "active": build.active,
                "created": build.created_at.isoformat(timespec="seconds"), "path": build.path,
-               "size_mb": round(Path(build.path).stat().st_size / 2**20, 2) if Path(build.path).exists() else None}
+               "size_mb": round(Path(build.path).stat().st_size / 2**20, 2) if exists else None}
         out["builds"].append(row)
         if build.active:
             out["active"][build.kind] = row
