@@ -9,7 +9,8 @@ Keys, in order of lookup:
 - a chunk metadata key (``subreddit=hiking``): users with at least one such chunk.
 
 ``since`` / ``until`` (ISO 8601, inclusive) keep users with at least one chunk in the
-window. All conditions are ANDed. The result is a sorted ``int64`` array of user
+window; an ``until`` without a time part (``2024-05-01``, ``20240501``) covers that
+whole day. All conditions are ANDed. The result is a sorted ``int64`` array of user
 primary keys (= FAISS ids), or ``None`` when there is no filter.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from sqlalchemy import Select, select
@@ -42,6 +44,14 @@ class UserFilter:
         return not self.where and self.since is None and self.until is None
 
 
+def _date_only(value: str) -> date | None:
+    """The date of an ISO 8601 value without a time part (``2024-05-01``, ``20240501``), else ``None``."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
 def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str | None = None) -> UserFilter:
     """Parse ``KEY=VALUE`` strings and timestamps; raise ``FilterError`` with the fix."""
     pairs = []
@@ -55,8 +65,8 @@ def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str
         if value is None:
             return None
         try:
-            if name == "until" and len(value.strip()) == 10:  # a bare date: through the end of that day
-                return normalise_timestamp(value.strip() + "T23:59:59")
+            if name == "until" and (day := _date_only(value)) is not None:  # through the end of that day
+                return f"{day.isoformat()}T23:59:59Z"
             return normalise_timestamp(value)
         except ValueError:
             raise FilterError(f"--{name} {value!r} is not an ISO 8601 date or time, e.g. 2024-05-01 "

@@ -44,6 +44,16 @@ def test_time_window(filled):
     assert ids(filled, since="2024-01-15", until="2024-02-15") == {"de_both"}
 
 
+@pytest.mark.parametrize("until", ["2024-02-01", "20240201", " 2024-02-01 ", "2024-W05-4"])
+def test_a_bare_until_date_covers_the_whole_day(filled, write_jsonl, until):
+    assert parse_filter(until=until).until == "2024-02-01T23:59:59Z"  # any ISO 8601 date form
+    filled.ingest_file(write_jsonl([{"user_id": "evening", "chunks": [
+        {"text": "e", "timestamp": "2024-02-01T18:30:00Z"}]}], "more.jsonl"))
+    assert "evening" in ids(filled, until=until)
+    assert parse_filter(until="20240201T00:00").until == "2024-02-01T00:00:00Z"  # a time is taken as given
+    assert parse_filter(since="20240201").since == "2024-02-01T00:00:00Z"
+
+
 def test_no_filter_is_none(filled):
     assert resolve_filter(filled, parse_filter()) is None
 
