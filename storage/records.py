@@ -127,11 +127,13 @@ def _chunk(value: Any, i: int) -> ChunkRecord:
         unknown = value.keys() - CHUNK_FIELDS
         raise InvalidRecord(f"'chunks[{i}]' has unknown field(s): {', '.join(sorted(unknown))}")
     metadata = value.get("metadata")
-    if metadata:
-        if type(metadata) is not dict or any(type(v) in (dict, list) for v in metadata.values()):
+    if type(metadata) is dict:
+        if metadata and any(type(v) in (dict, list) for v in metadata.values()):
             _flat_object(metadata, f"chunks[{i}].metadata")  # raises with the offending key
-    else:
+    elif metadata is None:
         metadata = {}
+    else:  # 0, "", [], false... are not "no metadata": refuse them like user metadata
+        _flat_object(metadata, f"chunks[{i}].metadata")
     return {"text": text, "platform": platform, "timestamp": timestamp, "metadata": metadata}
 
 

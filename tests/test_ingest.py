@@ -47,6 +47,9 @@ BAD_LINES = [
     ({"user_id": "u9", "chunks": [{"text": "x"}], "traits": {"age": "old"}}, "'traits.age' must be a finite number"),
     ({"user_id": "u9", "chunks": [{"text": "x"}], "metadata": {"a": {"b": 1}}}, "metadata is flat"),
     ({"user_id": "u9", "chunks": [{"text": "x"}], "split": "validation"}, "'split' must be one of"),
+    *[({"user_id": "u9", "chunks": [{"text": "x"}, {"text": "y", "metadata": falsy}]},
+       f"'chunks[1].metadata' must be a JSON object, got {type(falsy).__name__}") for falsy in (0, "", [], False)],
+    ({"user_id": "u9", "chunks": [{"text": "x", "metadata": ["a"]}]}, "'chunks[0].metadata' must be a JSON object"),
     ({"user_id": "u9", "chunks": [{"text": "x"}], "stataments": []}, "unknown field(s): stataments"),
     ([1, 2], "must be a JSON object"),
     (b'{"user_id": "u9", "chunks": [{"text": "caf\xe9"}]}', "not valid UTF-8"),
@@ -71,6 +74,12 @@ def test_failure_after_many_batches_rolls_back_everything(store, write_jsonl):
         store.ingest_file(write_jsonl(lines))
     assert counts(store) == (1, 2)
     assert store.get_user("keep")[1]["chunks"][0]["text"] == "post 0 of keep"
+
+
+def test_chunk_metadata_may_be_null_or_empty(store, write_jsonl):
+    store.ingest_file(write_jsonl([{"user_id": "u1", "chunks": [{"text": "x", "metadata": None},
+                                                                {"text": "y", "metadata": {}}]}]))
+    assert [c["metadata"] for c in store.get_user("u1")[1]["chunks"]] == [{}, {}]
 
 
 def test_empty_file_is_an_error(store, write_jsonl, tmp_path):
