@@ -213,18 +213,22 @@ def _key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
-def _train_config(config_file: str | None, overrides: dict[str, Any]):
-    """``ModelConfig`` from ``--config`` (JSON object of its fields) plus command-line overrides."""
+def _train_config(config_file: str | None, overrides: dict[str, Any], base: dict[str, Any] | None = None):
+    """``ModelConfig`` from ``base`` (default: the defaults), then ``--config`` (JSON object of its
+    fields), then command-line overrides; a bad field is a ``UUEError`` naming it."""
     from uue.config import ModelConfig
 
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(base or {})
     if config_file:
         try:
-            data = json.loads(open(config_file, encoding="utf-8").read())
+            loaded = json.loads(open(config_file, encoding="utf-8").read())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UUEError(f"{config_file}: cannot read: {exc}") from None
         except json.JSONDecodeError as exc:
             raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
-        if not isinstance(data, dict):
+        if not isinstance(loaded, dict):
             raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
+        data.update(loaded)
     sampler_options = overrides.pop("sampler_options", None)
     data.update({k: v for k, v in overrides.items() if v is not None})
     if sampler_options:
@@ -233,8 +237,39 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
         data["extra"] = extra
     try:
         return ModelConfig.from_dict(data)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # ConfigError names the field, the value and the allowed range
         raise UUEError(f"{config_file or 'config'}: {exc}") from None
+
+
+def _resume_config(resume: str, config_file: str | None, overrides: dict[str, Any]):
+    """The checkpoint's config; ``--epochs`` may extend it, anything else that differs is refused."""
+    from uue.train import config_conflicts, read_checkpoint
+
+    checkpoint = read_checkpoint(resume)
+    config = _train_config(config_file, overrides, base=checkpoint.config.to_dict())
+    conflicts = config_conflicts(checkpoint.config, config)
+    if conflicts:
+        raise UUEError(f"--resume continues {resume} exactly with its own config.json, but " + "; ".join(conflicts)
+                       + ". Leave those options out (only --epochs may change), or start a new run without --resume")
+    return config
+
+
+def _new_run_dir(models_dir) -> str:
+    """``models_dir/<timestamp>``, with a short random suffix if that exists; created here, so unique."""
+    import time
+    import uuid
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name in [stamp] + [f"{stamp}-{uuid.uuid4().hex[:6]}" for _ in range(5)]:
+        try:
+            (models_dir / name).mkdir(parents=True)
+            return str(models_dir / name)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UUEError(f"cannot create the model directory {models_dir / name}: {exc.strerror or exc}; "
+                           "pass a writable --home or --output-dir") from None
+    raise UUEError(f"cannot find a free model directory name under {models_dir}; pass --output-dir")
 
 
 @main.command()
@@ -242,9 +277,9 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
               help="JSON file of ModelConfig fields.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs.")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Model directory (default: HOME/models/<timestamp>).")
+              help="Model directory (default: a new HOME/models/<timestamp>; with --resume, the checkpoint's run).")
 @click.option("--resume", "resume", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Continue from a checkpoint-epoch-N directory.")
+              help="Continue exactly from a checkpoint-epoch-N directory, with its config (only --epochs may change).")
 @click.option("--base-model", default=None, help="Hugging Face model name or local directory.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
 @click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
@@ -256,21 +291,30 @@ def _train_config(config_file: str | None, overrides: dict[str, Any]):
 def train(ctx: click.Context, config_file: str | None, epochs: int | None, output_dir: str | None,
           resume: str | None, base_model: str | None, batch_size: int | None, max_users: int | None,
           negatives: str | None, negative_options: tuple[str, ...], as_json: bool) -> None:
-    """Train the dual encoder on the ingested users; register it as the active model."""
-    import time
+    """Train the dual encoder on the ingested users; register it as the active model.
+
+    With --resume DIR the run continues exactly with the checkpoint's own config and
+    --max-users; only --epochs may change (to train longer).
+    """
     from pathlib import Path
 
     from uue.train import train_from_store
 
-    config = _train_config(config_file, {"num_epochs": epochs, "base_model_name": base_model,
-                                         "batch_size": batch_size, "negatives": negatives,
-                                         "sampler_options": _key_values(negative_options, "--negative-option")})
+    overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
+                 "negatives": negatives, "sampler_options": _key_values(negative_options, "--negative-option")}
+    config = _resume_config(resume, config_file, overrides) if resume else _train_config(config_file, overrides)
     ws = workspace(ctx)
-    if output_dir is None:
-        output_dir = str(Path(resume).resolve().parent if resume else ws.models_dir / time.strftime("%Y%m%d-%H%M%S"))
     with ws.open_store() as store:
-        path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users,
-                                         show_progress=not as_json)
+        new_dir = None
+        if output_dir is None:
+            output_dir = str(Path(resume).resolve().parent) if resume else (new_dir := _new_run_dir(ws.models_dir))
+        try:
+            path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users,
+                                             show_progress=not as_json)
+        except BaseException:
+            if new_dir is not None and not any(Path(new_dir).iterdir()):
+                Path(new_dir).rmdir()  # nothing trained: leave no empty run directory behind
+            raise
     if as_json:
         print_json({"model": str(path), **metrics})
         return

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, MetaData, create_engine, event, func, inspect, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from storage.errors import NotFound, UUEError
 from storage.records import StatementRecord, UserRecord
@@ -40,6 +42,79 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_models_legacy(cursor) -> bool:
+    """Does the ``models`` table predate the weights checksum (no column, or ``path`` alone unique)?"""
+    columns = [row[1] for row in cursor.execute("PRAGMA table_info(models)").fetchall()]
+    if not columns:
+        return False
+    if "checksum" not in columns:
+        return True
+    for row in cursor.execute("PRAGMA index_list(models)").fetchall():
+        if row[2]:  # unique
+            names = [r[2] for r in cursor.execute(f'PRAGMA index_info("{row[1]}")').fetchall()]
+            if names == ["path"]:
+                return True
+    return False
+
+
+def _migrate_sqlite_models(engine: Engine) -> None:
+    """Rebuild a legacy ``models`` table (SQLite cannot drop a constraint) in one transaction."""
+    table = TrainedModel.__table__
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        cursor = raw.cursor()
+        if not _sqlite_models_legacy(cursor):  # the usual case: only reads, no lock taken
+            cursor.close()
+            return
+        isolation, raw.isolation_level = raw.isolation_level, None  # explicit BEGIN / COMMIT
+        try:
+            cursor.execute("PRAGMA foreign_keys=OFF")  # index_builds keep pointing at models.id
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                if _sqlite_models_legacy(cursor):  # checked again under the write lock
+                    columns = [row[1] for row in cursor.execute("PRAGMA table_info(models)").fetchall()]
+                    names = [c.name for c in table.columns]
+                    source = [n if n in columns else "NULL" for n in names]
+                    staged = table.to_metadata(MetaData(), name="models_new")
+                    cursor.execute("DROP TABLE IF EXISTS models_new")
+                    cursor.execute(str(CreateTable(staged).compile(dialect=engine.dialect)))
+                    cursor.execute(f"INSERT INTO models_new ({', '.join(names)}) "
+                                   f"SELECT {', '.join(source)} FROM models")
+                    cursor.execute("DROP TABLE models")
+                    cursor.execute("ALTER TABLE models_new RENAME TO models")
+                    for index in table.indexes:
+                        cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=engine.dialect)))
+                    log.info("migrated the models table: weights checksum, identity (path, checksum)")
+                cursor.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+        finally:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+            raw.isolation_level = isolation
+
+
+def _migrate_models(engine: Engine) -> None:
+    """Bring a ``models`` table written before weights checksums up to date."""
+    if engine.dialect.name == "sqlite":
+        _migrate_sqlite_models(engine)
+        return
+    inspector = inspect(engine)
+    columns = {c["name"] for c in inspector.get_columns("models")}
+    path_unique = [u["name"] for u in inspector.get_unique_constraints("models") if u["column_names"] == ["path"]]
+    if "checksum" in columns and not path_unique:
+        return
+    with engine.begin() as conn:
+        if "checksum" not in columns:
+            conn.execute(text("ALTER TABLE models ADD COLUMN checksum VARCHAR(64)"))
+        for name in path_unique:
+            conn.execute(text(f'ALTER TABLE models DROP CONSTRAINT "{name}"'))
+        for index in TrainedModel.__table__.indexes:
+            index.create(conn, checkfirst=True)
+
+
 def batched(items: list, size: int = SQL_IN_BATCH) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -56,7 +131,15 @@ class Store:
             raise UUEError(f"cannot open database {url!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+            _migrate_models(self.engine)
+        except SQLAlchemyError as exc:  # missing directory, read-only file, server down, bad credentials
+            self.engine.dispose()
+            reason = getattr(exc, "orig", None) or exc
+            raise UUEError(f"cannot open database {url!r}: {reason}; check that its directory exists and is "
+                           "writable (or the server is reachable), or pass another --db URL "
+                           "($UUE_DATABASE_URL)") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -219,12 +302,20 @@ class Store:
     # ---- models ---------------------------------------------------------------------
 
     def register_model(self, path: str, base_model: str, embedding_dim: int,
-                       metrics: dict[str, Any] | None = None, *, activate: bool = True) -> int:
-        """Record a trained model directory; by default make it the active model."""
+                       metrics: dict[str, Any] | None = None, *, checksum: str | None = None,
+                       activate: bool = True) -> int:
+        """Record a trained model; by default make it the active model. Returns its id.
+
+        A model is identified by ``(path, checksum)``, ``checksum`` being the sha256 of its
+        weights file: registering the same directory with other weights (retrained into
+        it, resumed into it) records a new model, so vectors and index builds of the old
+        weights are never taken for the new ones.
+        """
         with self.session() as s:
-            row = s.scalar(select(TrainedModel).where(TrainedModel.path == path))
+            # ``== None`` compiles to IS NULL: models registered without a checksum match by path
+            row = s.scalar(select(TrainedModel).where(TrainedModel.path == path, TrainedModel.checksum == checksum))
             if row is None:
-                row = TrainedModel(path=path, base_model=base_model, embedding_dim=embedding_dim)
+                row = TrainedModel(path=path, checksum=checksum, base_model=base_model, embedding_dim=embedding_dim)
                 s.add(row)
             row.base_model, row.embedding_dim, row.metrics = base_model, embedding_dim, metrics or {}
             s.flush()

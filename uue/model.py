@@ -28,7 +28,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from tqdm.auto import tqdm
 
-from uue.config import ModelConfig
+from uue.config import ConfigError, ModelConfig
 from uue.encoder import ModelNotFoundError, TokenEncoder
 from uue.pooling import AttentionPooling, MeanPooling
 
@@ -61,12 +61,17 @@ class UniversalUserEmbeddingModel(nn.Module):
         #: bf16, cosine ≈ 0.9999 to fp32; see benchmarks/encode.py). From ``config.extra``.
         self.inference_precision = str(config.extra.get("inference_precision", "fp32"))
         if self.inference_precision not in INFERENCE_PRECISIONS:
-            raise ValueError(f"inference_precision must be one of {INFERENCE_PRECISIONS}, "
-                             f"got {self.inference_precision!r}")
+            raise ConfigError(f"ModelConfig.extra.inference_precision must be one of {INFERENCE_PRECISIONS}, "
+                              f"got {self.inference_precision!r}")
         self.config = dataclasses.replace(config, pooling=encoder.pooling,
                                           query_instruction=encoder.query_instruction)
         self.encoder = encoder
         width = encoder.hidden_size
+        if config.use_attention_pooling and width % config.attention_heads:
+            divisors = [h for h in range(1, min(width, 64) + 1) if width % h == 0]
+            raise ConfigError(f"ModelConfig.attention_heads ({config.attention_heads}) must divide the width "
+                              f"({width}) of the backbone {config.base_model_name!r}: choose one of "
+                              f"{', '.join(map(str, divisors))}, or set use_attention_pooling to false")
         self.chunk_pooling: nn.Module = (AttentionPooling(width, config.attention_heads, config.dropout)
                                          if config.use_attention_pooling else MeanPooling())
         self.projection: nn.Module = (nn.Linear(width, config.embedding_dim, bias=False)

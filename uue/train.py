@@ -14,10 +14,17 @@ Data handling:
 Layout of ``output_dir``: the final (best on dev Recall@10) model at the root,
 ``checkpoint-epoch-N/`` per epoch (model + ``training_state.pt``), and
 ``training_curves.json`` / ``.png``.
+
+Resuming (``--resume``) continues exactly: the checkpoint's ``config.json`` is the
+config (only ``num_epochs`` may grow, which stretches the learning-rate schedule), and
+``training_state.pt`` holds, besides optimizer, scheduler and RNG states, what else the
+run was started with (``max_users``) and a fingerprint of its training data.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -33,11 +40,12 @@ import torch
 from safetensors.torch import load_file, load_model
 from tqdm.auto import tqdm
 
+from index.checksum import sha256_file
 from storage.errors import UUEError
-from uue.config import ModelConfig
+from uue.config import ConfigError, ModelConfig
 from uue.loss import SymmetricInfoNCELoss
 from uue.metrics import recall_at_k
-from uue.model import WEIGHTS_FILE, UniversalUserEmbeddingModel, autocast, default_device
+from uue.model import CONFIG_FILE, WEIGHTS_FILE, UniversalUserEmbeddingModel, autocast, default_device
 from uue.negatives import NegativeSampler, create_sampler
 from uue.schema import UserData
 
@@ -53,6 +61,61 @@ class _User:
     texts: list[str]
     positives: list[int]  # pool indices
     positive_set: set[int]
+
+
+@dataclass
+class Checkpoint:
+    """What a ``checkpoint-epoch-N`` directory says about its run."""
+
+    directory: Path
+    config: ModelConfig  # its config.json
+    epoch: int
+    step: int
+    run: dict[str, Any]  # {"max_users": ..., "data": fingerprint}; {} for checkpoints older than these
+    state: dict[str, Any]
+
+
+def read_checkpoint(directory: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint directory's config and training state (no pickle); ``UUEError`` if unusable."""
+    directory = Path(directory)
+    state_file, config_file = directory / STATE_FILE, directory / CONFIG_FILE
+    if not state_file.is_file():
+        raise UUEError(f"{directory} is not a training checkpoint (no {STATE_FILE}); pass a "
+                       "checkpoint-epoch-N directory to --resume")
+    try:
+        state = torch.load(state_file, map_location=map_location, weights_only=True)
+        epoch, step = int(state["epoch"]), int(state["step"])
+        run = json.loads(state.get("run", "{}"))
+    except Exception as exc:  # truncated, not a torch file, foreign pickle, missing keys
+        raise UUEError(f"cannot read the checkpoint state {state_file}: {type(exc).__name__}: {exc}; "
+                       "resume from another checkpoint-epoch-N directory") from None
+    try:
+        config = ModelConfig.load(config_file)
+    except FileNotFoundError:
+        raise UUEError(f"{directory} has no {CONFIG_FILE}: not a complete checkpoint") from None
+    except (ConfigError, TypeError, ValueError, OSError) as exc:
+        raise UUEError(f"cannot read the checkpoint config {config_file}: {exc}") from None
+    return Checkpoint(directory, config, epoch, step, run, state)
+
+
+def config_conflicts(saved: ModelConfig, wanted: ModelConfig) -> list[str]:
+    """Fields where ``wanted`` differs from a checkpoint's ``saved`` config, except ``num_epochs``.
+
+    ``pooling`` / ``query_instruction`` of ``None`` mean "follow the model", which the
+    saved config holds resolved: not a conflict.
+    """
+    out = []
+    for f in dataclasses.fields(ModelConfig):
+        a, b = getattr(saved, f.name), getattr(wanted, f.name)
+        if f.name == "num_epochs" or a == b or (f.name in ("pooling", "query_instruction") and b is None):
+            continue
+        out.append(f"{f.name} is {json.dumps(a)} in the checkpoint, not {json.dumps(b)}")
+    return out
+
+
+def weights_checksum(directory: str | Path) -> str:
+    """sha256 of a model directory's weights file: the model's identity in the store."""
+    return sha256_file(Path(directory) / WEIGHTS_FILE)
 
 
 def seed_everything(seed: int) -> None:
@@ -89,8 +152,10 @@ class UniversalUserEmbeddingTrainer:
                  statement_pool: list[str], output_dir: str | Path | None = None,
                  sampler: NegativeSampler | None = None, held_out: set[str] | None = None,
                  model: UniversalUserEmbeddingModel | None = None, device: str | torch.device | None = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, run_info: dict[str, Any] | None = None) -> None:
         self.config = config
+        #: JSON-safe facts about how the run was started, kept in checkpoints (e.g. ``max_users``)
+        self.run_info = dict(run_info or {})
         self.show_progress = show_progress
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.held_out = {s.strip() for s in (held_out or ())}
@@ -107,6 +172,7 @@ class UniversalUserEmbeddingTrainer:
         self.dev_users = self._users(eval_data, {t: i for i, t in enumerate(self.dev_pool)})
         if self.skipped_users:
             logger.info("skipping %d training users without statements", self.skipped_users)
+        self.data_fingerprint = self._fingerprint()
 
         seed_everything(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -131,6 +197,17 @@ class UniversalUserEmbeddingTrainer:
             if positives and user.chunks:
                 out.append(_User([c.text for c in user.chunks], positives, set(positives)))
         return out
+
+    def _fingerprint(self) -> str:
+        """A hash of what training sees (pool, users' chunks and positives, dev set), to check on resume."""
+        h = hashlib.sha256()
+        for part in (self.pool, self.dev_pool):
+            h.update(json.dumps(part).encode("utf-8"))
+        for users in (self.train_users, self.dev_users):
+            h.update(str(len(users)).encode())
+            for u in users:
+                h.update(json.dumps([u.texts, u.positives]).encode("utf-8"))
+        return h.hexdigest()
 
     def _optimizer(self) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         cfg = self.config
@@ -220,23 +297,35 @@ class UniversalUserEmbeddingTrainer:
         state = {"epoch": epoch, "step": step, "optimizer": self.optimizer.state_dict(),
                  "scheduler": self.scheduler.state_dict(), "loss": self.loss_fn.state_dict(),
                  "rng": _rng_state(self.rng), "history": json.dumps(self.history),
-                 "best_metric": float(self.best_metric), "best_epoch": int(self.best_epoch)}
+                 "best_metric": float(self.best_metric), "best_epoch": int(self.best_epoch),
+                 "config": json.dumps(self.config.to_dict()),
+                 "run": json.dumps({**self.run_info, "data": self.data_fingerprint})}
         torch.save(state, directory / STATE_FILE)
         return directory
 
     def _load_checkpoint(self, directory: Path) -> tuple[int, int]:
-        state_file = directory / STATE_FILE
-        if not state_file.is_file():
-            raise UUEError(f"{directory} is not a training checkpoint (no {STATE_FILE}); pass a "
-                           "checkpoint-epoch-N directory to --resume")
-        state = torch.load(state_file, map_location=self.device, weights_only=True)
-        load_model(self.model, str(directory / WEIGHTS_FILE), device=str(self.device))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.loss_fn.load_state_dict(state["loss"])
-        self.history = json.loads(state["history"])
-        self.best_metric, self.best_epoch = state["best_metric"], state["best_epoch"]
-        epoch = int(state["epoch"])
+        checkpoint = read_checkpoint(directory, map_location=self.device)
+        state, epoch = checkpoint.state, checkpoint.epoch
+        conflicts = config_conflicts(checkpoint.config, self.config)
+        if conflicts:
+            raise UUEError(f"cannot resume {directory} exactly: " + "; ".join(conflicts) +
+                           " (resume with the checkpoint's config; only num_epochs may change)")
+        if self.config.num_epochs < epoch:
+            raise UUEError(f"{directory} has already trained {epoch} epochs: num_epochs (--epochs) must be at "
+                           f"least {epoch}, not {self.config.num_epochs}")
+        if checkpoint.run.get("data", self.data_fingerprint) != self.data_fingerprint:
+            logger.warning("the training data differ from those the checkpoint %s was trained on (users or "
+                           "statements changed since): resuming, but not exactly", directory)
+        try:
+            load_model(self.model, str(directory / WEIGHTS_FILE), device=str(self.device))
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.loss_fn.load_state_dict(state["loss"])
+            self.history = json.loads(state["history"])
+            self.best_metric, self.best_epoch = state["best_metric"], state["best_epoch"]
+        except Exception as exc:  # size mismatch, missing keys, corrupt weights file
+            raise UUEError(f"cannot resume from {directory}: its weights or optimizer state do not fit the model "
+                           f"built from its config ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})") from None
         if self.best_epoch == epoch:
             self._remember_best()
         else:  # the best model lies at the root of the run that wrote the checkpoint
@@ -335,6 +424,14 @@ def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *,
     if store.count_users(split="train") == 0:
         raise UUEError("no training users in the store: run `uue ingest USERS.jsonl` first")
     limit = max_users if max_users and max_users > 0 else None
+    if resume_from is not None:
+        saved = read_checkpoint(resume_from).run
+        if "max_users" in saved:
+            if max_users is None:
+                limit = saved["max_users"]
+            elif limit != saved["max_users"]:
+                raise UUEError(f"cannot resume {resume_from} exactly: it was trained with max_users "
+                               f"{saved['max_users']}, not {limit} (leave --max-users out on resume)")
 
     def load(split: str) -> list[UserData]:
         users = []
@@ -347,8 +444,10 @@ def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *,
     pool = [text for _, text in store.statements(held_out=False)]
     held_out = {text for _, text in store.statements(held_out=True)}
     trainer = UniversalUserEmbeddingTrainer(config, load("train"), load("dev"), pool, output_dir=output_dir,
-                                            held_out=held_out, show_progress=show_progress)
+                                            held_out=held_out, show_progress=show_progress,
+                                            run_info={"max_users": limit})
     metrics = trainer.train(resume_from=resume_from)
     path = Path(output_dir).resolve()
-    store.register_model(str(path), config.base_model_name, trainer.model.embedding_dim, metrics)
+    store.register_model(str(path), config.base_model_name, trainer.model.embedding_dim, metrics,
+                         checksum=weights_checksum(path))
     return path, metrics

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.errors import UUEError
 from storage.store import Store
 
 
@@ -39,5 +40,9 @@ class Workspace:
         return self.home / "reports"
 
     def open_store(self) -> Store:
-        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a parent that cannot hold directories, no permission, read-only disk
+            raise UUEError(f"cannot create the workspace directory {self.home}: {exc.strerror or exc}; "
+                           "pass a writable --home DIR (or set $UUE_HOME)") from None
         return Store(self.database_url)
