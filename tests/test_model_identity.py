@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from storage.errors import UUEError
 from storage.store import Store
 from test_train import config, make_users, words
 from tiny_models import tiny_bert
 from uue.embed import build_indexes
+from uue.maintenance import verify_indexes
 from uue.search import QueryError, Searcher
 from uue.train import train_from_store, weights_checksum
 from uue.workspace import Workspace
@@ -48,7 +50,11 @@ def test_retraining_into_the_same_directory_is_a_new_model(bert_dir: Path, tmp_p
         assert second.id != first.id and second.checksum == weights_checksum(run) != first.checksum
         assert store.stats()["models"] == 2
 
-        # the indexes were built with the old weights: refused until rebuilt
+        # the indexes were built with the old weights: refused until rebuilt, and verify says so
+        report = verify_indexes(store)
+        assert not report["ok"]
+        assert f"users: built with model #{first.id}, but the active model is #{second.id}" in " ".join(
+            report["problems"])
         with pytest.raises(QueryError, match=rf"model #{first.id}, but the active model is #{second.id}: "
                                              r"run `uue index rebuild`"):
             Searcher(store).audience("likes s1x", k=3)
@@ -57,11 +63,32 @@ def test_retraining_into_the_same_directory_is_a_new_model(bert_dir: Path, tmp_p
             assert rebuilt.reused[kind] == 0 and rebuilt.embedded[kind] == rebuilt.counts[kind] > 0, kind
         assert rebuilt.model_id == second.id
         assert Searcher(store).audience("likes s1x", k=3)
+        assert verify_indexes(store)["ok"]
 
         # registering the same weights again is the same model (its vectors stay valid)
         assert store.register_model(str(path), "tiny", 32, checksum=second.checksum) == second.id
         assert store.register_model(str(path), "tiny", 32, checksum=first.checksum) == first.id
         assert store.active_model().id == first.id
+
+
+def test_weights_changed_after_registration_are_not_served(bert_dir: Path, tmp_path: Path) -> None:
+    # a training run writing into the active model's directory has not registered its weights yet
+    ws = Workspace.resolve(tmp_path / "home")
+    users = tmp_path / "users.jsonl"
+    people = make_users(2, "train", 0) + make_users(1, "dev", 1)
+    users.write_text("".join(json.dumps(u.to_dict()) + "\n" for u in people))
+    with ws.open_store() as store:
+        store.ingest_file(users)
+        path, _ = train_from_store(store, config(bert_dir, num_epochs=1, seed=1), tmp_path / "run",
+                                   show_progress=False)
+        build_indexes(store, ws.indexes_dir, progress=False)
+        assert Searcher(store).audience("a sentence not in the pool", k=3)
+        weights = path / "model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[-8:] = bytes(8)  # the tail of the last tensor: still a loadable file
+        weights.write_bytes(bytes(data))
+        with pytest.raises(UUEError, match="not the file registered for this model.*training run"):
+            Searcher(store).audience("a sentence not in the pool", k=3)
 
 
 def test_models_without_checksum_are_matched_by_path(store: Store) -> None:

@@ -83,15 +83,15 @@ def _reuse(old: VectorSet | None, ids: np.ndarray, hashes: np.ndarray, dim: int)
 class _LazyModel:
     """Loads the active model only when something actually needs embedding."""
 
-    def __init__(self, path: str, model=None) -> None:
-        self.path, self._model = path, model
+    def __init__(self, path: str, model=None, checksum: str | None = None) -> None:
+        self.path, self._model, self.checksum = path, model, checksum
 
     def get(self):
         if self._model is None:
             from uue.model import UniversalUserEmbeddingModel
 
             log.info("loading model %s", self.path)
-            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path)
+            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum)
             self._model.eval()
         return self._model
 
@@ -139,7 +139,7 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
-    lazy = _LazyModel(model_row.path, model)
+    lazy = _LazyModel(model_row.path, model, model_row.checksum)
     directory.mkdir(parents=True, exist_ok=True)
     if store.count_users() == 0:
         raise UUEError("no users stored: run `uue ingest USERS.jsonl` first")

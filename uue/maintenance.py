@@ -33,12 +33,20 @@ def verify_indexes(store: Store) -> dict[str, Any]:
     """
     problems: list[str] = []
     stale: dict[str, int] = {}
+    try:
+        model_id: int | None = store.active_model().id
+    except NotFound as exc:
+        problems.append(str(exc))
+        model_id = None
     for kind in KINDS:
         try:
             build = active_build(store, kind)
         except NotFound as exc:
             problems.append(str(exc))
             continue
+        if model_id is not None and build.model_id != model_id:
+            problems.append(f"{kind}: built with model #{build.model_id}, but the active model is #{model_id}: "
+                            "run `uue index rebuild`")
         expected, hashes = _expected(store, kind)
         if not Path(build.path).exists():
             problems.append(f"{kind}: index file {build.path} is missing: run `uue index rebuild`")

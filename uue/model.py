@@ -28,6 +28,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from tqdm.auto import tqdm
 
+from index.checksum import sha256_file
 from uue.config import ConfigError, ModelConfig
 from uue.encoder import ModelNotFoundError, TokenEncoder
 from uue.pooling import AttentionPooling, MeanPooling
@@ -100,14 +101,20 @@ class UniversalUserEmbeddingModel(nn.Module):
         return out
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None
-                        ) -> "UniversalUserEmbeddingModel":
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None, *,
+                        checksum: str | None = None) -> "UniversalUserEmbeddingModel":
+        """Load a model directory; with ``checksum`` (the sha256 the store registered), refuse
+        weights that have changed since, e.g. while a training run is writing into the directory."""
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         path = Path(directory)
         if not (path / CONFIG_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
             raise ModelNotFoundError(f"{path} is not a UUE model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE}); "
                                      "train one with `uue train`")
+        if checksum is not None and sha256_file(path / WEIGHTS_FILE) != checksum:
+            raise ModelNotFoundError(f"{path / WEIGHTS_FILE} is not the file registered for this model (its sha256 "
+                                     "differs): a training run may be writing there. Let it finish (it registers "
+                                     "the new weights), then run `uue index rebuild`")
         config = ModelConfig.load(path / CONFIG_FILE)
         trust = config.trust_remote_code
         backbone_config = AutoConfig.from_pretrained(str(path / BACKBONE_DIR), trust_remote_code=trust)

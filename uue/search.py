@@ -142,7 +142,8 @@ class Searcher:
         if self._model is None:
             from uue.model import UniversalUserEmbeddingModel
 
-            self._model = UniversalUserEmbeddingModel.from_pretrained(self.store.active_model().path)
+            row = self.store.active_model()
+            self._model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum)
             self._model.eval()
         return self._model
 
