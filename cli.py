@@ -213,65 +213,6 @@ def _key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
-def _train_config(config_file: str | None, overrides: dict[str, Any], base: dict[str, Any] | None = None):
-    """``ModelConfig`` from ``base`` (default: the defaults), then ``--config`` (JSON object of its
-    fields), then command-line overrides; a bad field is a ``UUEError`` naming it."""
-    from uue.config import ModelConfig
-
-    data: dict[str, Any] = dict(base or {})
-    if config_file:
-        try:
-            loaded = json.loads(open(config_file, encoding="utf-8").read())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UUEError(f"{config_file}: cannot read: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
-        data.update(loaded)
-    sampler_options = overrides.pop("sampler_options", None)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    if sampler_options:
-        extra = dict(data.get("extra") or {})
-        extra["sampler_options"] = {**extra.get("sampler_options", {}), **sampler_options}
-        data["extra"] = extra
-    try:
-        return ModelConfig.from_dict(data)
-    except (TypeError, ValueError) as exc:  # ConfigError names the field, the value and the allowed range
-        raise UUEError(f"{config_file or 'config'}: {exc}") from None
-
-
-def _resume_config(resume: str, config_file: str | None, overrides: dict[str, Any]):
-    """The checkpoint's config; ``--epochs`` may extend it, anything else that differs is refused."""
-    from uue.train import config_conflicts, read_checkpoint
-
-    checkpoint = read_checkpoint(resume)
-    config = _train_config(config_file, overrides, base=checkpoint.config.to_dict())
-    conflicts = config_conflicts(checkpoint.config, config)
-    if conflicts:
-        raise UUEError(f"--resume continues {resume} exactly with its own config.json, but " + "; ".join(conflicts)
-                       + ". Leave those options out (only --epochs may change), or start a new run without --resume")
-    return config
-
-
-def _new_run_dir(models_dir) -> str:
-    """``models_dir/<timestamp>``, with a short random suffix if that exists; created here, so unique."""
-    import time
-    import uuid
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for name in [stamp] + [f"{stamp}-{uuid.uuid4().hex[:6]}" for _ in range(5)]:
-        try:
-            (models_dir / name).mkdir(parents=True)
-            return str(models_dir / name)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise UUEError(f"cannot create the model directory {models_dir / name}: {exc.strerror or exc}; "
-                           "pass a writable --home or --output-dir") from None
-    raise UUEError(f"cannot find a free model directory name under {models_dir}; pass --output-dir")
-
-
 @main.command()
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON file of ModelConfig fields.")
@@ -298,16 +239,18 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     """
     from pathlib import Path
 
+    from uue.checkpoint import resume_config
+    from uue.config import config_from_sources
     from uue.train import train_from_store
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
                  "negatives": negatives, "sampler_options": _key_values(negative_options, "--negative-option")}
-    config = _resume_config(resume, config_file, overrides) if resume else _train_config(config_file, overrides)
+    config = resume_config(resume, config_file, overrides) if resume else config_from_sources(config_file, overrides)
     ws = workspace(ctx)
     with ws.open_store() as store:
         new_dir = None
         if output_dir is None:
-            output_dir = str(Path(resume).resolve().parent) if resume else (new_dir := _new_run_dir(ws.models_dir))
+            output_dir = str(Path(resume).resolve().parent) if resume else (new_dir := str(ws.new_run_dir()))
         try:
             path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users,
                                              show_progress=not as_json)

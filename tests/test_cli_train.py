@@ -14,7 +14,6 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
 
-import cli
 from cli import main
 from test_train import config, make_users, words
 from tiny_models import tiny_bert
@@ -149,7 +148,8 @@ def test_default_run_directories_are_unique(tmp_path: Path, monkeypatch) -> None
     import time
 
     monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20240101-120000")  # two runs in the same second
-    first, second = cli._new_run_dir(tmp_path / "models"), cli._new_run_dir(tmp_path / "models")
+    ws = Workspace.resolve(tmp_path)
+    first, second = ws.new_run_dir(), ws.new_run_dir()
     assert first != second and Path(first).is_dir() and Path(second).is_dir()
     assert Path(second).name.startswith("20240101-120000-")
 

@@ -145,3 +145,32 @@ class ModelConfig:
     @classmethod
     def load(cls, path: str | Path) -> "ModelConfig":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def config_from_sources(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                        base: dict[str, Any] | None = None) -> ModelConfig:
+    """``ModelConfig`` from ``base`` (default: the defaults), then ``config_file`` (a JSON object
+    of its fields), then ``overrides`` (``None`` values are left out; ``sampler_options`` merge into
+    ``extra["sampler_options"]``). A bad file or field is a ``UUEError`` naming it."""
+    data: dict[str, Any] = dict(base or {})
+    if config_file:
+        try:
+            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UUEError(f"{config_file}: cannot read: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
+        data.update(loaded)
+    overrides = dict(overrides or {})
+    sampler_options = overrides.pop("sampler_options", None)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    if sampler_options:
+        extra = dict(data.get("extra") or {})
+        extra["sampler_options"] = {**extra.get("sampler_options", {}), **sampler_options}
+        data["extra"] = extra
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:  # ConfigError names the field, the value and the allowed range
+        raise UUEError(f"{config_file or 'config'}: {exc}") from None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,3 +48,17 @@ class Workspace:
             raise UUEError(f"cannot create the workspace directory {self.home}: {exc.strerror or exc}; "
                            "pass a writable --home DIR (or set $UUE_HOME)") from None
         return Store(self.database_url)
+
+    def new_run_dir(self) -> Path:
+        """A new, empty ``models/<timestamp>`` directory (a short random suffix when that exists)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for name in [stamp] + [f"{stamp}-{uuid.uuid4().hex[:6]}" for _ in range(5)]:
+            try:
+                (self.models_dir / name).mkdir(parents=True)
+                return self.models_dir / name
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UUEError(f"cannot create the model directory {self.models_dir / name}: "
+                               f"{exc.strerror or exc}; pass a writable --home or --output-dir") from None
+        raise UUEError(f"cannot find a free model directory name under {self.models_dir}; pass --output-dir")
