@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import sys
 from typing import Any, Callable
 
 import click
 
 from storage.errors import UUEError
+from uue.jsonsafe import json_safe
 
 
 def _translate_errors(func: Callable) -> Callable:
@@ -56,19 +56,8 @@ def where_option(func: Callable) -> Callable:
                         help="Filter users: platform=, a user metadata key, or a chunk metadata key. Repeatable (AND).")(func)
 
 
-def _finite(data: Any) -> Any:
-    """``data`` with NaN and infinities as ``null``: strict JSON parsers reject them."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    return data
-
-
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False))
+    click.echo(json.dumps(json_safe(data), indent=2, ensure_ascii=False, default=str, allow_nan=False))
 
 
 def workspace(ctx: click.Context):

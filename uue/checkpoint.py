@@ -43,7 +43,7 @@ def read_checkpoint(directory: str | Path, map_location: str | torch.device = "c
         raise UUEError(f"{directory} is not a training checkpoint (no {STATE_FILE}); pass a "
                        "checkpoint-epoch-N directory to --resume")
     try:
-        state = torch.load(state_file, map_location=map_location, weights_only=True)
+        state = torch.load(state_file, map_location=map_location, weights_only=True, mmap=True)  # tensors read on use
         epoch, step = int(state["epoch"]), int(state["step"])
         run = json.loads(state.get("run", "{}"))
     except Exception as exc:  # truncated, not a torch file, foreign pickle, missing keys

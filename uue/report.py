@@ -23,6 +23,7 @@ import numpy as np
 
 from uue import metrics as M
 from uue.baselines import Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
+from uue.jsonsafe import json_safe
 from uue.schema import UserData
 
 logger = logging.getLogger(__name__)
@@ -249,11 +250,6 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
     return results
 
 
-def _json_safe(results: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float | None]]:
-    return {n: {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()}
-            for n, m in results.items()}
-
-
 def write_report(results: Mapping[str, Mapping[str, float]], output_dir: str | Path, *,
                  curves: Mapping[str, np.ndarray] | None = None, user_vectors: Any = None,
                  labels: Sequence[str | None] | None = None, meta: Mapping[str, Any] | None = None,
@@ -263,7 +259,7 @@ def write_report(results: Mapping[str, Mapping[str, float]], output_dir: str | P
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(_json_safe(results), indent=2, sort_keys=True) + "\n",
+    (out / "metrics.json").write_text(json.dumps(json_safe(results), indent=2, sort_keys=True) + "\n",
                                       encoding="utf-8")
     figures: dict[str, str] = {}
     if curves:
