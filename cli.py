@@ -228,9 +228,9 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     """
     from pathlib import Path
 
-    from uue.checkpoint import resume_config
-    from uue.config import config_from_sources
-    from uue.train import train_from_store
+    from uue.training.checkpoint import resume_config
+    from uue.model.config import config_from_sources
+    from uue.training.trainer import train_from_store
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
                  "negatives": negatives, "sampler_options": _key_values(negative_options, "--negative-option")}
@@ -278,7 +278,7 @@ def _params(nprobe: int | None, ef_search: int | None) -> dict | None:
 
 
 def _searcher(ctx: click.Context):
-    from uue.search import Searcher
+    from uue.search.queries import Searcher
 
     return Searcher(workspace(ctx).open_store())
 
@@ -301,7 +301,7 @@ def index_group() -> None:
 
 
 def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool) -> None:
-    from uue.embed import build_indexes
+    from uue.search.builds import build_indexes
 
     ws = workspace(ctx)
     with ws.open_store() as store:
@@ -345,7 +345,7 @@ def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool) -> Non
 @click.pass_context
 def index_verify(ctx: click.Context, as_json: bool) -> None:
     """Check checksums, and that every stored user and statement has exactly one vector."""
-    from uue.maintenance import verify_indexes
+    from uue.search.maintenance import verify_indexes
 
     with workspace(ctx).open_store() as store:
         report = verify_indexes(store)
@@ -368,7 +368,7 @@ def index_verify(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def index_stats_command(ctx: click.Context, as_json: bool) -> None:
     """The active builds and the build history."""
-    from uue.maintenance import index_stats
+    from uue.search.maintenance import index_stats
 
     with workspace(ctx).open_store() as store:
         data = index_stats(store)
@@ -451,7 +451,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
     """Evaluate the active model beside two baselines (base encoder, TF-IDF); write a report."""
     from pathlib import Path
 
-    from uue.pipeline import evaluate_from_store
+    from uue.jobs.pipeline import evaluate_from_store
 
     ws = workspace(ctx)
     with ws.open_store() as store:
@@ -473,7 +473,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
 @click.pass_context
 def demo(ctx: click.Context, max_users: int | None, epochs: int) -> None:
     """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate."""
-    from uue.pipeline import run_demo
+    from uue.jobs.pipeline import run_demo
 
     run_demo(workspace(ctx), max_users=max_users, epochs=epochs, say=click.echo)
 

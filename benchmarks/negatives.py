@@ -24,11 +24,11 @@ SAMPLERS = ("random", "hard", "semi-hard")
 
 def run_dataset(name: str, home: Path, epochs: int, synthetic_users: int) -> dict:
     from uue.data import load_dataset, write_jsonl
-    from uue.evaluator import UniversalUserEmbeddingEvaluator
-    from uue.pipeline import DEMO_CONFIG
-    from uue.report import create_evaluation_report
-    from uue.schema import UserData
-    from uue.train import train_from_store
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
+    from uue.jobs.pipeline import DEMO_CONFIG
+    from uue.evaluation.report import create_evaluation_report
+    from uue.data.schema import UserData
+    from uue.training.trainer import train_from_store
     from uue.workspace import Workspace
 
     ws = Workspace.resolve(home)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from index.base import VectorIndex, read_sidecar
-from index.checksum import sha256_file
+from index.files import sha256_file
 from index.errors import IndexConfigError, IndexFileError
 from index.faiss_index import FACTORY_EXAMPLES, FaissIndex
 

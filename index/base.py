@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from index.checksum import atomic_write
+from index.files import atomic_write
 from index.errors import IndexConfigError, IndexFileError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 NORM_TOLERANCE = 1e-3  # |‖x‖² − 1| above this triggers re-normalisation
 REBUILD_HINT = "run `uue index rebuild` to rebuild it from the store"

@@ -19,12 +19,12 @@ import numpy as np
 from sqlalchemy import delete, select, update
 
 from index.base import sidecar_path
-from index.checksum import checksum_mismatch, sha256_file
+from index.files import checksum_mismatch, sha256_file
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 KINDS = ("users", "statements")
 EXAMPLES = 5  # ids quoted per problem
@@ -51,7 +51,7 @@ def record_build(store: Store, *, model_id: int, kind: str, factory: str, dim: i
         s.add(row)
         s.flush()
         build_id = row.id
-    log.info("recorded %s build %d (%s, %d vectors) at %s", kind, build_id, factory, count, path)
+    logger.info("recorded %s build %d (%s, %d vectors) at %s", kind, build_id, factory, count, path)
     return build_id
 
 
@@ -69,7 +69,7 @@ def activate_builds(store: Store, build_ids: Iterable[int]) -> None:
             raise UUEError(f"cannot activate two builds of the same kind at once: {', '.join(twice)}")
         s.execute(update(IndexBuild).where(IndexBuild.kind.in_(list(kinds))).values(active=False))
         s.execute(update(IndexBuild).where(IndexBuild.id.in_(wanted)).values(active=True))
-    log.info("activated index build(s) %s", ", ".join(map(str, wanted)))
+    logger.info("activated index build(s) %s", ", ".join(map(str, wanted)))
 
 
 def active_build(store: Store, kind: str) -> IndexBuild:
@@ -116,8 +116,8 @@ def prune_builds(store: Store, keep: int = 2) -> list[IndexBuild]:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                log.warning("could not delete %s: %s", path, exc)
-        log.info("pruned %s build %d (%s)", row.kind, row.id, row.path)
+                logger.warning("could not delete %s: %s", path, exc)
+        logger.info("pruned %s build %d (%s)", row.kind, row.id, row.path)
     return doomed
 
 

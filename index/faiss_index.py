@@ -50,10 +50,10 @@ from index.base import (
     read_sidecar,
     write_sidecar,
 )
-from index.checksum import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
+from index.files import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
 from index.errors import IndexConfigError, IndexFileError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FACTORY_EXAMPLES = ("Flat", "HNSW32", "IVF1024,Flat", "IVF1024,PQ32")
 SEARCH_PARAMS = frozenset({"nprobe", "efSearch", "exact"})
@@ -231,12 +231,12 @@ class FaissIndex(VectorIndex):
                 f"(needs ≥ {nlist}, ≥ {39 * nlist} recommended): use a smaller nlist, e.g. "
                 f"--factory \"{better}\", or \"Flat\" (exact; fine up to ~1M vectors)")
         if nlist and n < 39 * nlist:
-            log.warning("training %s on %d vectors: fewer than 39 per list, clustering will be coarse", self.factory, n)
+            logger.warning("training %s on %d vectors: fewer than 39 per list, clustering will be coarse", self.factory, n)
         cap = max(TRAIN_SAMPLE_MAX, 39 * nlist)
         if n > cap:
             rows = np.sort(np.random.default_rng(TRAIN_SEED).choice(n, size=cap, replace=False))
             x = x[rows]
-        log.info("training %s on %d of %d vectors", self.factory, len(x), n)
+        logger.info("training %s on %d of %d vectors", self.factory, len(x), n)
         try:
             self._raw.train(normalised(x))
         except RuntimeError as exc:
@@ -261,7 +261,7 @@ class FaissIndex(VectorIndex):
                 raise ValueError(f"{int(present.sum())} id(s) already in the index, e.g. "
                                  f"{new[present][:5].tolist()}: use upsert to replace vectors")
         if not self.is_trained:
-            log.info("index %s is untrained: training on the %d vectors being added", self.factory, len(x))
+            logger.info("index %s is untrained: training on the %d vectors being added", self.factory, len(x))
             self.train(x)
         self._raw.add_with_ids(normalised(x), ids)
         if self._live is not None or self._raw.ntotal == len(ids):
@@ -277,7 +277,7 @@ class FaissIndex(VectorIndex):
             try:
                 removed = int(self._raw.remove_ids(gone))
             except RuntimeError:
-                log.info("%s cannot remove vectors: marking removed ids instead", type(self._inner).__name__)
+                logger.info("%s cannot remove vectors: marking removed ids instead", type(self._inner).__name__)
                 self._marks_removals = True
         if self._marks_removals:
             view = self._id_map_view()
@@ -306,7 +306,7 @@ class FaissIndex(VectorIndex):
             if allow.size > 1 and not np.all(allow[1:] > allow[:-1]):
                 allow = np.unique(allow)  # sorted input (as SQL ORDER BY gives) skips the sort
             if exact or (exact is None and allow.size <= self.exact_threshold):
-                log.debug("exact scan over %d allowed ids (threshold %d)", allow.size, self.exact_threshold)
+                logger.debug("exact scan over %d allowed ids (threshold %d)", allow.size, self.exact_threshold)
                 return self._exact_search(q, k, allow)
             sel, buf = make_selector(allow)
             keep.append(buf)
@@ -346,7 +346,7 @@ class FaissIndex(VectorIndex):
                 return outer
             return sp
         if nprobe is not None:
-            log.debug("nprobe ignored: %s is not an IVF index", self.factory)
+            logger.debug("nprobe ignored: %s is not an IVF index", self.factory)
         if self._hnsw is not None:
             if sel is None and ef is None:
                 return None
@@ -358,7 +358,7 @@ class FaissIndex(VectorIndex):
                 hp.sel = sel
             return hp
         if ef is not None:
-            log.debug("efSearch ignored: %s is not an HNSW index", self.factory)
+            logger.debug("efSearch ignored: %s is not an HNSW index", self.factory)
         return None if sel is None else faiss.SearchParameters(sel=sel)
 
     def _exact_search(self, q: np.ndarray, k: int, allow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,7 +394,7 @@ class FaissIndex(VectorIndex):
                 "layout": "ivf" if self._ivf is not None else "idmap2", "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
                 "faiss_version": faiss.__version__, "size": size, "checksum": checksum}
         write_sidecar(path, meta)
-        log.info("saved %s index (%d vectors) to %s", self.factory, self.count, path)
+        logger.info("saved %s index (%d vectors) to %s", self.factory, self.count, path)
         return checksum
 
     @classmethod

@@ -20,7 +20,7 @@ from storage.records import StatementRecord, UserRecord, content_hash, is_held_o
 from storage.store import attribute_value, batched
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, utcnow
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 USERS = User.__table__
 CHUNKS = Chunk.__table__
@@ -195,7 +195,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
                 writer.users(batch)
                 bar.update(len(batch))
     if writer.counts["duplicate_lines"]:
-        log.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
+        logger.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
                     writer.counts["duplicate_lines"])
     keys = ("users_added", "users_replaced", "duplicate_lines", "chunks", "labels", "statements_added",
             "pool_statements")

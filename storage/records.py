@@ -3,7 +3,7 @@
 The storage layer speaks the documented JSON shape directly: a validated user line is
 a ``UserRecord`` dict, exactly the fields of ``users.jsonl`` after normalisation
 (missing optional fields filled with empty values, the split assigned, timestamps
-normalised to ISO 8601 UTC). ``uue.schema`` wraps the same shape in dataclasses.
+normalised to ISO 8601 UTC). ``uue.data.schema`` wraps the same shape in dataclasses.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from storage.errors import NotFound, UUEError
 from storage.records import StatementRecord, UserRecord
 from storage.tables import Base, Chunk, Label, Statement, StoreMeta, Trait, TrainedModel, User, UserAttribute
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SQL_IN_BATCH = 900  # bound parameters per IN (...) list, under every backend's limit
 
@@ -84,7 +84,7 @@ def _migrate_sqlite_models(engine: Engine) -> None:
                     cursor.execute("ALTER TABLE models_new RENAME TO models")
                     for index in table.indexes:
                         cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=engine.dialect)))
-                    log.info("migrated the models table: weights checksum, identity (path, checksum)")
+                    logger.info("migrated the models table: weights checksum, identity (path, checksum)")
                 cursor.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.tiny_models import tiny_bert
+from support.tiny_models import tiny_bert
 
 WORDS = ("summit at dawn legs like jelly new pb on the trail today enjoys hiking plays chess "
          "opening gambit rook endgame blitz sourdough starter oven bread bakes loves baking").split()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.conftest import user_line
+from support.records import user_line
 
 
 def run(home, *args):

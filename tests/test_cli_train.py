@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from cli import main
-from test_train import config, make_users, words
-from tiny_models import tiny_bert
-from uue.config import ConfigError, ModelConfig
+from support.topic_users import config, make_users, words
+from support.tiny_models import tiny_bert
+from uue.model.config import ConfigError, ModelConfig
 from uue.workspace import Workspace
 
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.tiny_models import tiny_bert
+from support.tiny_models import tiny_bert
 from uue.data import load_dataset, write_jsonl
 
 pytestmark = pytest.mark.filterwarnings("ignore")

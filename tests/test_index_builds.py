@@ -118,7 +118,7 @@ def test_index_stats_reports_hnsw_marks(store, model_id, tmp_path):
     from click.testing import CliRunner
 
     from cli import main
-    from uue.maintenance import index_stats
+    from uue.search.maintenance import index_stats
 
     flat = saved_build(store, model_id, tmp_path, "users")
     index = create_index("HNSW32", DIM)

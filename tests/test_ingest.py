@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from storage.errors import IngestError
 from storage.records import is_held_out, split_for
 from storage.tables import Chunk, Label, User
-from tests.conftest import user_line
+from support.records import user_line
 
 
 def counts(store) -> tuple[int, int]:

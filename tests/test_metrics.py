@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from uue import metrics as M
+from uue.evaluation import metrics as M
 
 # Query 0 ranks items 0 (.9), 2 (.8), 4 (.5), 3 (.3), 1 (.1); relevant {2, 3} -> hits at ranks 2 and 4.
 # Query 1 ranks items 4, 3, 2, 1, 0; relevant {4} -> hit at rank 1.

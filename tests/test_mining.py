@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from storage.errors import UUEError
-from uue.mining import HardNegatives, SemiHardNegatives, mine_hard_negatives
-from uue.negatives import SAMPLERS, create_sampler
+from uue.training.mining import HardNegatives, SemiHardNegatives, mine_hard_negatives
+from uue.training.negatives import SAMPLERS, create_sampler
 
 D = 24
 
@@ -179,7 +179,7 @@ def test_refresh_schedule(geometry, caplog, every, schedule, expected) -> None:
     with pytest.raises(UUEError, match="refresh"):
         sampler.sample(positives[:2], 2, queries[:2], np.random.default_rng(0))
     refreshed_at = []
-    with caplog.at_level(logging.INFO, logger="uue.mining"):
+    with caplog.at_level(logging.INFO, logger="uue.training.mining"):
         for step, epoch in schedule:
             before = encode.calls
             sampler.refresh(encode, step, epoch)
@@ -263,7 +263,7 @@ def test_matches_sentence_transformers(geometry) -> None:
 
 def test_training_with_hard_negatives(tmp_path: Path) -> None:
     """One epoch of a tiny random BERT with ``negatives="hard"``: the trainer builds the sampler over its pool."""
-    train_mod = pytest.importorskip("uue.train")
+    train_mod = pytest.importorskip("uue.training.trainer")
     test_train = pytest.importorskip("test_train")
     bert = test_train.tiny_bert(tmp_path / "bert", test_train.words())
     train, dev = test_train.make_users(3, "train", 0), test_train.make_users(1, "dev", 1)

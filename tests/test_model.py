@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from storage.errors import UUEError
-from tiny_models import tiny_bert, tiny_qwen3
-from uue.config import ModelConfig
-from uue.encoder import QWEN3_QUERY_INSTRUCTION, ModelNotFoundError, TokenEncoder, pool_tokens
-from uue.loss import SymmetricInfoNCELoss
-from uue.model import UniversalUserEmbeddingModel
-from uue.negatives import SAMPLERS, NegativeSampler, RandomNegatives, create_sampler
-from uue.pooling import AttentionPooling, MeanPooling
+from support.tiny_models import tiny_bert, tiny_qwen3
+from uue.model.config import ModelConfig
+from uue.model.encoder import QWEN3_QUERY_INSTRUCTION, ModelNotFoundError, TokenEncoder, pool_tokens
+from uue.model.loss import SymmetricInfoNCELoss
+from uue.model.dual_encoder import UniversalUserEmbeddingModel
+from uue.training.negatives import SAMPLERS, NegativeSampler, RandomNegatives, create_sampler
+from uue.model.pooling import AttentionPooling, MeanPooling
 
 WORDS = "hiking trail mountain cooking recipe oven chess opening knight enjoys likes the a i my".split()
 TEXTS = ["enjoys hiking", "the mountain trail", "i like my oven recipe cooking the cooking", "chess"]
@@ -222,7 +222,7 @@ def test_import_uue_is_lazy() -> None:
     code = ("import sys, uue; assert 'torch' not in sys.modules, 'torch imported eagerly'; "
             "from uue import ModelConfig, UserData, UserChunk; assert 'torch' not in sys.modules; "
             "from uue import UniversalUserEmbeddingTrainer, UniversalUserEmbeddingEvaluator; "
-            "import uue.report; from uue import create_evaluation_report; print('ok')")
+            "import uue.evaluation.report; from uue import create_evaluation_report; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
 

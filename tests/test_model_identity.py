@@ -15,12 +15,12 @@ import pytest
 
 from storage.errors import UUEError
 from storage.store import Store
-from test_train import config, make_users, words
-from tiny_models import tiny_bert
-from uue.embed import build_indexes
-from uue.maintenance import verify_indexes
-from uue.search import QueryError, Searcher
-from uue.train import train_from_store, weights_checksum
+from support.topic_users import config, make_users, words
+from support.tiny_models import tiny_bert
+from uue.search.builds import build_indexes
+from uue.search.maintenance import verify_indexes
+from uue.search.queries import QueryError, Searcher
+from uue.training.trainer import train_from_store, weights_checksum
 from uue.workspace import Workspace
 
 

@@ -21,10 +21,10 @@ from cli import main
 from index.builds import active_build
 from storage.filters import parse_filter
 from storage.store import Store
-from tests.fakes import BagOfWordsEmbedder
-from uue.embed import build_indexes
-from uue.maintenance import verify_indexes
-from uue.search import QueryError, Searcher
+from support.fakes import BagOfWordsEmbedder
+from uue.search.builds import build_indexes
+from uue.search.maintenance import verify_indexes
+from uue.search.queries import QueryError, Searcher
 
 TOPICS = {"hiking": "trail summit mountain hiking boots", "baking": "sourdough flour oven baking bread",
           "chess": "chess opening gambit endgame rook"}
@@ -102,12 +102,12 @@ def test_incremental_build_embeds_only_changes(served, tmp_path):
 def test_failed_rebuild_leaves_old_build_serving(served, monkeypatch):
     store, home, model, first = served
     files_before = sorted(p.name for p in (home / "indexes").iterdir())
-    import uue.vectors
+    import uue.search.vectors
 
     def explode(self, stem):
         raise KeyboardInterrupt  # as if the process were interrupted mid-write
 
-    monkeypatch.setattr(uue.vectors.VectorSet, "save", explode)
+    monkeypatch.setattr(uue.search.vectors.VectorSet, "save", explode)
     with pytest.raises(KeyboardInterrupt):
         build_indexes(store, home / "indexes", progress=False, model=model, full=True)
     assert active_build(store, "users").id == first.build_ids["users"]
@@ -118,8 +118,8 @@ def test_failed_rebuild_leaves_old_build_serving(served, monkeypatch):
 KILLED_BUILD = textwrap.dedent("""
     import sys, time
     from storage.store import Store
-    from tests.fakes import BagOfWordsEmbedder
-    from uue.embed import build_indexes
+    from support.fakes import BagOfWordsEmbedder
+    from uue.search.builds import build_indexes
 
     class Slow(BagOfWordsEmbedder):
         def encode_users(self, histories, **kw):
@@ -134,7 +134,7 @@ KILLED_BUILD = textwrap.dedent("""
 def test_killed_rebuild_leaves_old_build_serving(served):
     store, home, model, first = served
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, store.url, str(home / "indexes")],
-                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent)
     assert proc.stdout.readline().strip() == "embedding"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -167,7 +167,7 @@ def test_corrupt_or_foreign_index_is_refused(served):
 
 
 def test_checksum_is_checked_once_per_build_file(served, monkeypatch):
-    import uue.search as search
+    import uue.search.queries as search
 
     store, home, model, _ = served
     calls = []

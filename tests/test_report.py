@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from uue import metrics as M
-from uue.baselines import Embedder, TfidfScorer, score_matrix
-from uue.report import (choose_attribute, create_evaluation_report, evaluate_embedder, held_out_statements,
+from uue.evaluation import metrics as M
+from uue.evaluation.baselines import Embedder, TfidfScorer, score_matrix
+from uue.evaluation.report import (choose_attribute, create_evaluation_report, evaluate_embedder, held_out_statements,
                         render_markdown)
-from uue.schema import UserChunk, UserData
+from uue.data.schema import UserChunk, UserData
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WORDS = ("cats", "dogs", "birds")
@@ -196,7 +196,7 @@ def test_markdown_no_bold_when_all_tie() -> None:
 
 
 def test_lazy_base_uses_model_config_and_failure_is_skipped(monkeypatch) -> None:
-    import uue.report as R
+    import uue.evaluation.report as R
 
     seen: dict[str, object] = {}
 

@@ -13,24 +13,24 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "ModelConfig": "uue.config",
-    "UserData": "uue.schema",
-    "UserChunk": "uue.schema",
-    "UniversalUserEmbeddingModel": "uue.model",
-    "UniversalUserEmbeddingTrainer": "uue.train",
-    "UniversalUserEmbeddingEvaluator": "uue.evaluator",
-    "create_evaluation_report": "uue.report",
+    "ModelConfig": "uue.model.config",
+    "UserData": "uue.data.schema",
+    "UserChunk": "uue.data.schema",
+    "UniversalUserEmbeddingModel": "uue.model.dual_encoder",
+    "UniversalUserEmbeddingTrainer": "uue.training.trainer",
+    "UniversalUserEmbeddingEvaluator": "uue.model.inference",
+    "create_evaluation_report": "uue.evaluation.report",
 }
 
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from uue.config import ModelConfig
-    from uue.evaluator import UniversalUserEmbeddingEvaluator
-    from uue.model import UniversalUserEmbeddingModel
-    from uue.report import create_evaluation_report
-    from uue.schema import UserChunk, UserData
-    from uue.train import UniversalUserEmbeddingTrainer
+    from uue.model.config import ModelConfig
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
+    from uue.model.dual_encoder import UniversalUserEmbeddingModel
+    from uue.evaluation.report import create_evaluation_report
+    from uue.data.schema import UserChunk, UserData
+    from uue.training.trainer import UniversalUserEmbeddingTrainer
 
 
 def __getattr__(name: str) -> Any:

@@ -17,12 +17,12 @@ import logging
 import os
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from index.checksum import atomic_write
+from index.files import atomic_write
 from storage.errors import UUEError
 from uue.data.movielens import MovieLensDataset
 from uue.data.synthetic import SyntheticDataset
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class Dataset(Protocol):
@@ -81,11 +81,11 @@ def write_jsonl(dataset: Dataset, users_path: str | os.PathLike[str],
                  disable=not progress, mininterval=1.0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     n = _atomic_lines(users_path, (dumps(u) for u in users))
-    log.info("wrote %d users to %s", n, users_path)
+    logger.info("wrote %d users to %s", n, users_path)
     if statements_path is not None:
         pool = dataset.statement_pool()
         _atomic_lines(statements_path, (dumps(s) for s in pool))
-        log.info("wrote %d statements to %s", len(pool), statements_path)
+        logger.info("wrote %d statements to %s", len(pool), statements_path)
     return n
 
 

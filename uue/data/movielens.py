@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 from storage.errors import UUEError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -151,7 +151,7 @@ class MovieLensDataset:
             by_user: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
             for uid, iid, rating, ts in ratings:
                 by_user[uid].append((ts, iid, rating))
-            log.info("MovieLens-100k (%s) from %s: %d users, %d items, %d ratings",
+            logger.info("MovieLens-100k (%s) from %s: %d users, %d items, %d ratings",
                      self.format, self.directory, len(users), len(items), len(ratings))
             self._data = (items, users, dict(by_user))
         return self._data

@@ -31,7 +31,7 @@ from storage.records import split_for
 from uue.data import templates as T
 from uue.data.topics import DOMAINS
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "ied", "es", "ed", "s", "y", "e")
 _WORD = re.compile(r"[a-z]+")
@@ -149,7 +149,7 @@ class Vocabulary:
         for text in {ln for t in self.topics for ln in t.lines} | set(T.WHENS):
             self.cap[text] = text[0].upper() + text[1:]
             conflicts(self.cap[text])
-        log.debug("synthetic vocabulary: %d topics, %d pieces dropped for sharing a statement stem",
+        logger.debug("synthetic vocabulary: %d topics, %d pieces dropped for sharing a statement stem",
                   len(self.topics), dropped)
 
 

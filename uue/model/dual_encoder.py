@@ -28,10 +28,10 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from tqdm.auto import tqdm
 
-from index.checksum import sha256_file
-from uue.config import ConfigError, ModelConfig
-from uue.encoder import ModelNotFoundError, TokenEncoder
-from uue.pooling import AttentionPooling, MeanPooling
+from index.files import sha256_file
+from uue.model.config import ConfigError, ModelConfig
+from uue.model.encoder import ModelNotFoundError, TokenEncoder
+from uue.model.pooling import AttentionPooling, MeanPooling
 
 logger = logging.getLogger(__name__)
 

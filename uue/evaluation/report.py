@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from uue import metrics as M
-from uue.baselines import Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
+from uue.evaluation import metrics as M
+from uue.evaluation.baselines import Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
 from uue.jsonsafe import json_safe
-from uue.schema import UserData
+from uue.data.schema import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def write_report(results: Mapping[str, Mapping[str, float]], output_dir: str | P
                  labels: Sequence[str | None] | None = None, meta: Mapping[str, Any] | None = None,
                  training_curves: Mapping[str, Sequence[float]] | None = None) -> Path:
     """Write ``metrics.json``, the figures and ``report.md`` into ``output_dir``; returns the directory."""
-    from uue import plots
+    from uue.evaluation import plots
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

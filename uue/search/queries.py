@@ -30,10 +30,10 @@ from storage.errors import UUEError
 from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
-from uue.embed import build_stem
-from uue.vectors import VectorSet
+from uue.search.builds import build_stem
+from uue.search.vectors import VectorSet
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MAX_K = 10_000
 _VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in this process
@@ -140,7 +140,7 @@ class Searcher:
 
     def model(self):
         if self._model is None:
-            from uue.model import UniversalUserEmbeddingModel
+            from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
             row = self.store.active_model()
             self._model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum)

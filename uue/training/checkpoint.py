@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from index.checksum import sha256_file
+from index.files import sha256_file
 from storage.errors import UUEError
-from uue.config import ConfigError, ModelConfig, config_from_sources
-from uue.model import CONFIG_FILE, WEIGHTS_FILE
+from uue.model.config import ConfigError, ModelConfig, config_from_sources
+from uue.model.dual_encoder import CONFIG_FILE, WEIGHTS_FILE
 
 STATE_FILE = "training_state.pt"
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from storage.errors import UUEError
-from uue.config import DEFAULT_BASE_MODEL
+from uue.model.config import DEFAULT_BASE_MODEL
 
 logger = logging.getLogger(__name__)
 

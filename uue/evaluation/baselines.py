@@ -22,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy import sparse
 
-    from uue.schema import UserData
+    from uue.data.schema import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +143,8 @@ def build_base_embedder(base_model_name: str | None = None, **config_overrides: 
 
     Raises ``ImportError`` / ``OSError`` when the model code or weights are unavailable.
     """
-    from uue.config import ModelConfig
-    from uue.model import UniversalUserEmbeddingModel  # type: ignore[import-not-found]
+    from uue.model.config import ModelConfig
+    from uue.model.dual_encoder import UniversalUserEmbeddingModel  # type: ignore[import-not-found]
 
     fields: dict[str, Any] = dict(config_overrides)
     if base_model_name is not None:

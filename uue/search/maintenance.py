@@ -9,12 +9,12 @@ import numpy as np
 
 from index import load_index
 from index.base import read_sidecar
-from index.checksum import sha256_file
+from index.files import sha256_file
 from index.builds import active_build, list_builds, verify_build
 from storage.errors import NotFound, UUEError
 from storage.store import Store
-from uue.embed import KINDS, build_stem, statement_hash
-from uue.vectors import VectorSet
+from uue.search.builds import KINDS, build_stem, statement_hash
+from uue.search.vectors import VectorSet
 
 
 def _expected(store: Store, kind: str) -> tuple[np.ndarray, dict[int, str]]:

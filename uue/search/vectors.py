@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.checksum import atomic_write
+from index.files import atomic_write
 from storage.errors import NotFound
 
 PARTS = ("ids", "vectors", "hashes")

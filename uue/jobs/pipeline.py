@@ -17,11 +17,11 @@ from typing import Any
 from storage.errors import UUEError
 from storage.jsonl import read_users
 from storage.store import Store
-from uue.config import ModelConfig
-from uue.schema import UserData
+from uue.model.config import ModelConfig
+from uue.data.schema import UserData
 from uue.workspace import Workspace
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # A short run that fits the demo's 10-minute budget on 2 CPU cores: epochs of
 # 4 sampled chunks of <= 64 tokens per user; users are embedded from their 8 latest chunks.
@@ -41,8 +41,8 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     file, validated like ingest, not stored). Candidates: the store's statement pool plus
     the users' own statements. Zero-shot: the statements the store marks held out.
     """
-    from uue.evaluator import UniversalUserEmbeddingEvaluator
-    from uue.report import create_evaluation_report
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
+    from uue.evaluation.report import create_evaluation_report
 
     model_row = store.active_model()
     if data is not None:
@@ -97,9 +97,9 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
              show_progress: bool = True) -> dict[str, Any]:
     """Ingest a real dataset, train briefly, build the indexes, query, evaluate."""
     from uue.data import write_jsonl
-    from uue.embed import build_indexes
-    from uue.search import Searcher
-    from uue.train import train_from_store
+    from uue.search.builds import build_indexes
+    from uue.search.queries import Searcher
+    from uue.training.trainer import train_from_store
 
     started = time.perf_counter()
     data_dir = ws.home / "data"

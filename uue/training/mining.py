@@ -2,7 +2,7 @@
 
 ``mine_hard_negatives`` is the engine, usable on any vectors; ``HardNegatives`` ("hard")
 and ``SemiHardNegatives`` ("semi-hard") wrap it as training samplers and register in
-``uue.negatives.SAMPLERS`` when this module is imported.
+``uue.training.negatives.SAMPLERS`` when this module is imported.
 
 Parameters keep the names and meanings of sentence-transformers'
 ``util.mine_hard_negatives``. For each query (a user vector):
@@ -57,7 +57,7 @@ import numpy as np
 from index import create_index
 from index.base import VectorIndex, normalised
 from storage.errors import UUEError
-from uue.negatives import SAMPLERS, NegativeSampler
+from uue.training.negatives import SAMPLERS, NegativeSampler
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""End-to-end jobs over a workspace: evaluate and the demo."""
