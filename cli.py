@@ -10,7 +10,8 @@ import functools
 import json
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -228,8 +229,8 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     """
     from pathlib import Path
 
-    from uue.training.checkpoint import resume_config
     from uue.model.config import config_from_sources
+    from uue.training.checkpoint import resume_config
     from uue.training.trainer import train_from_store
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,

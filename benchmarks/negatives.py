@@ -24,10 +24,10 @@ SAMPLERS = ("random", "hard", "semi-hard")
 
 def run_dataset(name: str, home: Path, epochs: int, synthetic_users: int) -> dict:
     from uue.data import load_dataset, write_jsonl
-    from uue.model.inference import UniversalUserEmbeddingEvaluator
-    from uue.jobs.pipeline import DEMO_CONFIG
-    from uue.evaluation.report import create_evaluation_report
     from uue.data.schema import UserData
+    from uue.evaluation.report import create_evaluation_report
+    from uue.jobs.pipeline import DEMO_CONFIG
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
     from uue.training.trainer import train_from_store
     from uue.workspace import Workspace
 

@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> dict:
         faiss.omp_set_num_threads(args.search_threads)
         flat = holder.pop("flat")
         nq_flat = min(args.flat_queries, args.queries)
-        lat, found = single_queries(lambda q: flat.search(q, K)[1], queries[:nq_flat])
+        lat, found = single_queries(lambda q, f=flat: f.search(q, K)[1], queries[:nq_flat])
         gbs = memory_bandwidth(x)
         bound_ms = n * dim * 4 / (gbs * 1e9) * 1000
         report["flat"] = summary(lat, found, truth[:nq_flat], queries=nq_flat, bandwidth_gb_s=round(gbs, 2),
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
         faiss.omp_set_num_threads(args.search_threads)
         report["hnsw"] = []
         for ef in EF_SWEEP:
-            lat, found = single_queries(lambda q: hnsw.search(q, K, params={"efSearch": ef})[1], queries)
+            lat, found = single_queries(lambda q, h=hnsw: h.search(q, K, params={"efSearch": ef})[1], queries)
             report["hnsw"].append(summary(lat, found, truth, efSearch=ef))
             print(f"  HNSW32 efSearch={ef}: {report['hnsw'][-1]}", flush=True)
 
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
             rows = np.searchsorted(ids, allow)
             ftruth = exact_topk(x, ids, queries, K, rows=rows)
             path = "exact scan" if allow.size <= hnsw.exact_threshold else "HNSW + IDSelector"
-            lat, found = single_queries(lambda q: hnsw.search(q, K, ids=allow)[1], queries)
+            lat, found = single_queries(lambda q, h=hnsw: h.search(q, K, ids=allow)[1], queries)
             report["filtered"].append(summary(lat, found, ftruth, percent=percent, allowed=int(allow.size),
                                               sql_ms=round(t_sql * 1000, 2), path=path))
             print(f"  filter {percent}%: {report['filtered'][-1]}", flush=True)
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
         faiss.omp_set_num_threads(args.search_threads)
         report["ivf"] = []
         for nprobe in (1, 4, 16, 64, 256):
-            lat, found = single_queries(lambda q: ivf.search(q, K, params={"nprobe": nprobe})[1], queries)
+            lat, found = single_queries(lambda q, i=ivf: i.search(q, K, params={"nprobe": nprobe})[1], queries)
             report["ivf"].append(summary(lat, found, truth, factory=f"IVF{nlist},Flat", nprobe=nprobe))
             print(f"  IVF{nlist},Flat nprobe={nprobe}: {report['ivf'][-1]}", flush=True)
         del ivf

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from index.base import VectorIndex, read_sidecar
-from index.files import sha256_file
 from index.errors import IndexConfigError, IndexFileError
 from index.faiss_index import FACTORY_EXAMPLES, FaissIndex
+from index.files import sha256_file
 
 BACKENDS: dict[str, type[VectorIndex]] = {FaissIndex.backend: FaissIndex}
 

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from index.files import atomic_write
 from index.errors import IndexConfigError, IndexFileError
+from index.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class VectorIndex(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> "VectorIndex":
+    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> VectorIndex:
         """Read a file written by ``save`` (``mmap``: map it read-only instead of reading;
         ``checksum``: the sha256 the file must have, else ``IndexFileError``)."""
 

@@ -50,8 +50,8 @@ from index.base import (
     read_sidecar,
     write_sidecar,
 )
-from index.files import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
 from index.errors import IndexConfigError, IndexFileError
+from index.files import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ class FaissIndex(VectorIndex):
         return checksum
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> "FaissIndex":
+    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> FaissIndex:
         meta = read_sidecar(path)
         if meta["backend"] != cls.backend:
             raise IndexFileError(f"{path} is a {meta['backend']!r} index, not {cls.backend!r}")

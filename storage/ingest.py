@@ -16,9 +16,8 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import JSON, Connection, Engine, Table, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
-from storage.records import StatementRecord, UserRecord, content_hash, is_held_out
-from storage.store import attribute_value, batched
-from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, utcnow
+from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
+from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ normalised to ISO 8601 UTC). ``uue.data.schema`` wraps the same shape in datacla
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from datetime import datetime, timezone
 from typing import Any, TypedDict
@@ -190,3 +191,8 @@ def content_hash(record: UserRecord) -> str:
     """Hash of what the user's vector depends on (chunk texts, platforms, timestamps)."""
     fields = "\x1e".join(f"{c['text']}\x1f{c['platform'] or ''}\x1f{c['timestamp'] or ''}" for c in record["chunks"])
     return hashlib.blake2b(fields.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def attribute_value(value: Any) -> str:
+    """The string form of a metadata value used for ``--where`` matching."""
+    return value if isinstance(value, str) else json.dumps(value)

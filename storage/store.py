@@ -6,7 +6,6 @@ source of truth for which model is active and which index build serves queries.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,17 +18,21 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from storage.errors import NotFound, UUEError
 from storage.records import StatementRecord, UserRecord
-from storage.tables import Base, Chunk, Label, Statement, StoreMeta, Trait, TrainedModel, User, UserAttribute
+from storage.tables import (
+    SQL_IN_BATCH,
+    Base,
+    Chunk,
+    Label,
+    Statement,
+    StoreMeta,
+    TrainedModel,
+    Trait,
+    User,
+    UserAttribute,
+    batched,
+)
 
 logger = logging.getLogger(__name__)
-
-SQL_IN_BATCH = 900  # bound parameters per IN (...) list, under every backend's limit
-
-
-def attribute_value(value: Any) -> str:
-    """The string form of a metadata value used for ``--where`` matching."""
-    return value if isinstance(value, str) else json.dumps(value)
-
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -115,11 +118,6 @@ def _migrate_models(engine: Engine) -> None:
             index.create(conn, checkfirst=True)
 
 
-def batched(items: list, size: int = SQL_IN_BATCH) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class Store:
     """SQLAlchemy-backed metadata store. ``Store("sqlite:///path/uue.db")``."""
 
@@ -145,7 +143,7 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

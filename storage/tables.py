@@ -6,6 +6,7 @@ space per index, no mapping table.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -140,3 +141,11 @@ class StoreMeta(Base):
     __tablename__ = "store_meta"
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+SQL_IN_BATCH = 900  # bound parameters per IN (...) list, under every backend's limit
+
+
+def batched(items: list, size: int = SQL_IN_BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from support.tiny_models import tiny_bert
 
-WORDS = ("summit at dawn legs like jelly new pb on the trail today enjoys hiking plays chess "
-         "opening gambit rook endgame blitz sourdough starter oven bread bakes loves baking").split()
+WORDS = ["summit", "at", "dawn", "legs", "like", "jelly", "new", "pb", "on", "the", "trail", "today", "enjoys", "hiking", "plays", "chess", "opening", "gambit", "rook", "endgame", "blitz", "sourdough", "starter", "oven", "bread", "bakes", "loves", "baking"]
 
 
+@pytest.mark.slow
 def test_readme_python_api(tmp_path):
-    from uue import (ModelConfig, UniversalUserEmbeddingEvaluator, UniversalUserEmbeddingTrainer, UserChunk,
-                     UserData, create_evaluation_report)
+    from uue import (
+        ModelConfig,
+        UniversalUserEmbeddingEvaluator,
+        UniversalUserEmbeddingTrainer,
+        UserChunk,
+        UserData,
+        create_evaluation_report,
+    )
 
     backbone = tiny_bert(tmp_path / "backbone", WORDS)
     config = ModelConfig(base_model_name=str(backbone), num_epochs=1, batch_size=4, embedding_dim=16,

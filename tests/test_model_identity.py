@@ -15,8 +15,8 @@ import pytest
 
 from storage.errors import UUEError
 from storage.store import Store
-from support.topic_users import config, make_users, words
 from support.tiny_models import tiny_bert
+from support.topic_users import config, make_users, words
 from uue.search.builds import build_indexes
 from uue.search.maintenance import verify_indexes
 from uue.search.queries import QueryError, Searcher

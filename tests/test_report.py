@@ -9,11 +9,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from uue.data.schema import UserChunk, UserData
 from uue.evaluation import metrics as M
 from uue.evaluation.baselines import Embedder, TfidfScorer, score_matrix
-from uue.evaluation.report import (choose_attribute, create_evaluation_report, evaluate_embedder, held_out_statements,
-                        render_markdown)
-from uue.data.schema import UserChunk, UserData
+from uue.evaluation.report import (
+    choose_attribute,
+    create_evaluation_report,
+    evaluate_embedder,
+    render_markdown,
+    unseen_statements,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WORDS = ("cats", "dogs", "birds")
@@ -143,7 +148,7 @@ def test_tfidf_ranks_user_sharing_words_above_one_that_does_not() -> None:
 
 def test_held_out_and_attribute_helpers() -> None:
     train = [user("t", ["x"], ["likes cats"])]
-    assert held_out_statements(train, tiny_users()) == {"likes dogs", "likes birds", "likes fish"}
+    assert unseen_statements(train, tiny_users()) == {"likes dogs", "likes birds", "likes fish"}
     assert choose_attribute(tiny_users()) == "pet"  # 2 distinct values: allowed (at least 2 always are)
     users = many_users()
     for i, u in enumerate(users):

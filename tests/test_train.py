@@ -15,10 +15,11 @@ from cli import main
 from storage.errors import UUEError
 from support.tiny_models import tiny_bert
 from support.topic_users import HELD_OUT, STATEMENTS, TOPICS, config, make_users, words
+from uue.data.schema import UserChunk, UserData
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
-from uue.data.schema import UserChunk, UserData
 from uue.training.trainer import UniversalUserEmbeddingTrainer
+
 
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory) -> Path:

@@ -25,11 +25,11 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from uue.model.config import ModelConfig
-    from uue.model.inference import UniversalUserEmbeddingEvaluator
-    from uue.model.dual_encoder import UniversalUserEmbeddingModel
-    from uue.evaluation.report import create_evaluation_report
     from uue.data.schema import UserChunk, UserData
+    from uue.evaluation.report import create_evaluation_report
+    from uue.model.config import ModelConfig
+    from uue.model.dual_encoder import UniversalUserEmbeddingModel
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
 

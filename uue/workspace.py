@@ -24,7 +24,7 @@ class Workspace:
     database_url: str
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None, database_url: str | None = None) -> "Workspace":
+    def resolve(cls, home: str | os.PathLike | None = None, database_url: str | None = None) -> Workspace:
         root = Path(home or os.environ.get("UUE_HOME") or ".uue").expanduser().resolve()
         url = database_url or os.environ.get("UUE_DATABASE_URL") or f"sqlite:///{root / 'uue.db'}"
         return cls(root, url)

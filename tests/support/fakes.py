@@ -30,5 +30,5 @@ class BagOfWordsEmbedder:
         out = np.stack([np.mean([self._text(t) for t in h], axis=0) for h in histories])
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
-    def eval(self) -> "BagOfWordsEmbedder":
+    def eval(self) -> BagOfWordsEmbedder:
         return self

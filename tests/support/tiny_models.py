@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-INSTRUCTION_WORDS = "instruct : given a description of person , retrieve users it describes query".split()
+INSTRUCTION_WORDS = ["instruct", ":", "given", "a", "description", "of", "person", ",", "retrieve", "users", "it", "describes", "query"]
 
 
 def _tokenizer(words: Iterable[str], specials: list[str], template: str, **special_names: str):

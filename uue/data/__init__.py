@@ -15,11 +15,13 @@ import inspect
 import json
 import logging
 import os
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from index.files import atomic_write
 from storage.errors import UUEError
 from uue.data.movielens import MovieLensDataset
+from uue.data.parlspeech import ParlSpeechDataset
 from uue.data.synthetic import SyntheticDataset
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ class Dataset(Protocol):
 
 
 # name -> factory(**options) -> Dataset (the class; its keyword arguments are the options).
-DATASETS: dict[str, Callable[..., Dataset]] = {"synthetic": SyntheticDataset, "movielens": MovieLensDataset}
+DATASETS: dict[str, Callable[..., Dataset]] = {"synthetic": SyntheticDataset, "movielens": MovieLensDataset,
+                                               "parlspeech": ParlSpeechDataset}
 
 
 def load_dataset(name: str, **options: Any) -> Dataset:

@@ -29,8 +29,9 @@ import logging
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from storage.errors import UUEError
 

@@ -35,13 +35,13 @@ class UserData:
     split: str | None = None
 
     @classmethod
-    def from_dict(cls, obj: dict[str, Any]) -> "UserData":
+    def from_dict(cls, obj: dict[str, Any]) -> UserData:
         """Validate a JSON object in the ``users.jsonl`` format and wrap it."""
         record = validate_user(obj)
         return cls.from_record(record)
 
     @classmethod
-    def from_record(cls, record: UserRecord) -> "UserData":
+    def from_record(cls, record: UserRecord) -> UserData:
         """Wrap an already validated record (from the store or the JSONL reader)."""
         return cls(
             user_id=record["user_id"],

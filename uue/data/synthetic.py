@@ -23,9 +23,10 @@ import logging
 import random
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from storage.records import split_for
 from uue.data import templates as T

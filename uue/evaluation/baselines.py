@@ -46,7 +46,7 @@ class Embedder(Protocol):
                           show_progress: bool = False) -> Any: ...
 
 
-def user_texts(users: Sequence["UserData"]) -> list[list[str]]:
+def user_texts(users: Sequence[UserData]) -> list[list[str]]:
     """Each user's history as a list of chunk texts."""
     return [[c.text for c in u.chunks] for u in users]
 
@@ -99,7 +99,7 @@ class TfidfScorer:
     def _document(history: Sequence[str]) -> str:
         return "\n".join(history)
 
-    def fit_texts(self, histories: Sequence[Sequence[str]], statements: Sequence[str]) -> "TfidfScorer":
+    def fit_texts(self, histories: Sequence[Sequence[str]], statements: Sequence[str]) -> TfidfScorer:
         """Fit the vocabulary and IDF on user documents plus statements."""
         docs = [self._document(h) for h in histories] + list(statements)
         if not docs:
@@ -109,31 +109,31 @@ class TfidfScorer:
         logger.info("TF-IDF fitted on %d documents, %d features", len(docs), len(self.vectorizer.vocabulary_))
         return self
 
-    def fit(self, users: Sequence["UserData"], statements: Sequence[str]) -> "TfidfScorer":
+    def fit(self, users: Sequence[UserData], statements: Sequence[str]) -> TfidfScorer:
         return self.fit_texts(user_texts(users), statements)
 
     def _check(self) -> None:
         if not self._fitted:
             raise RuntimeError("TfidfScorer is not fitted: call fit() or fit_texts() first")
 
-    def user_vectors(self, users: Sequence["UserData"]) -> "sparse.csr_matrix":
+    def user_vectors(self, users: Sequence[UserData]) -> sparse.csr_matrix:
         return self.encode_users(user_texts(users))
 
-    def statement_vectors(self, texts: Sequence[str]) -> "sparse.csr_matrix":
+    def statement_vectors(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return self.encode_statements(list(texts))
 
-    def score(self, users: Sequence["UserData"], statements: Sequence[str]) -> np.ndarray:
+    def score(self, users: Sequence[UserData], statements: Sequence[str]) -> np.ndarray:
         """Cosine scores ``[n_users, n_statements]``."""
         return to_dense(self.user_vectors(users) @ self.statement_vectors(statements).T)
 
     # Embedder protocol
     def encode_users(self, histories: list[list[str]], batch_size: int = 0,
-                     show_progress: bool = False) -> "sparse.csr_matrix":
+                     show_progress: bool = False) -> sparse.csr_matrix:
         self._check()
         return self.vectorizer.transform([self._document(h) for h in histories]).astype(np.float32)
 
     def encode_statements(self, texts: list[str], batch_size: int = 0,
-                          show_progress: bool = False) -> "sparse.csr_matrix":
+                          show_progress: bool = False) -> sparse.csr_matrix:
         self._check()
         return self.vectorizer.transform(list(texts)).astype(np.float32)
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from uue.data.schema import UserData
 from uue.evaluation import metrics as M
 from uue.evaluation.baselines import Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
 from uue.jsonsafe import json_safe
-from uue.data.schema import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ BASE_CONFIG_FIELDS = ("base_model_name", "max_chunk_length", "max_statement_leng
                       "pooling", "query_instruction", "trust_remote_code")
 
 __all__ = ["EmbedderEvaluation", "run_evaluation", "evaluate_embedder", "create_evaluation_report",
-           "held_out_statements", "choose_attribute", "render_markdown", "write_report"]
+           "unseen_statements", "choose_attribute", "render_markdown", "write_report"]
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _unique(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def held_out_statements(train_users: Iterable[UserData], eval_users: Iterable[UserData]) -> set[str]:
+def unseen_statements(train_users: Iterable[UserData], eval_users: Iterable[UserData]) -> set[str]:
     """Statements of the evaluation users (true or known-false) that no training user has as true."""
     seen = {s for u in train_users for s in u.statements}
     return {s for u in eval_users for s in (*u.statements, *u.negative_statements) if s not in seen}
@@ -205,7 +205,7 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
     ``Embedder`` itself. Baselines: ``"tfidf"`` (fitted on the test users' histories plus
     the statements) and ``"base"`` (``base_embedder``, else the untrained backbone of the
     model's config with mean pooling; skipped with a warning when it cannot be built).
-    ``held_out``: the statements unseen in training (see ``held_out_statements``); the
+    ``held_out``: the statements unseen in training (see ``unseen_statements``); the
     zero-shot group is empty without it. ``attribute``: the metadata key for the
     similarity group, chosen by ``choose_attribute`` when None.
     Returns ``{"model": {...}, "base": {...}, "tfidf": {...}}``; with ``output_dir``,

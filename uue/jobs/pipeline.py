@@ -17,8 +17,8 @@ from typing import Any
 from storage.errors import UUEError
 from storage.jsonl import read_users
 from storage.store import Store
-from uue.model.config import ModelConfig
 from uue.data.schema import UserData
+from uue.model.config import ModelConfig
 from uue.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     file, validated like ingest, not stored). Candidates: the store's statement pool plus
     the users' own statements. Zero-shot: the statements the store marks held out.
     """
-    from uue.model.inference import UniversalUserEmbeddingEvaluator
     from uue.evaluation.report import create_evaluation_report
+    from uue.model.inference import UniversalUserEmbeddingEvaluator
 
     model_row = store.active_model()
     if data is not None:
@@ -136,7 +136,7 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
     for kind, (query, hits) in queries.items():
         say(f"\nuue {kind} {query!r}")
         for rank, hit in enumerate(hits, start=1):
-            label = getattr(hit, "user_id", None) or getattr(hit, "statement")
+            label = getattr(hit, "user_id", None) or hit.statement
             say(f"  {rank}. {hit.score:+.3f}  {label}")
     say(f"  (true statements of {someone}: {', '.join(record['statements'][:6])})")
 

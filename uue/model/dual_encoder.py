@@ -81,7 +81,7 @@ class UniversalUserEmbeddingModel(nn.Module):
     # ---- construction and artifacts ---------------------------------------------
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> "UniversalUserEmbeddingModel":
+    def from_config(cls, config: ModelConfig) -> UniversalUserEmbeddingModel:
         """An untrained model on the base backbone; new layers seeded from ``config.seed``."""
         encoder = TokenEncoder.from_name(config.base_model_name, pooling=config.pooling,
                                          query_instruction=config.query_instruction,
@@ -102,7 +102,7 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None, *,
-                        checksum: str | None = None) -> "UniversalUserEmbeddingModel":
+                        checksum: str | None = None) -> UniversalUserEmbeddingModel:
         """Load a model directory; with ``checksum`` (the sha256 the store registered), refuse
         weights that have changed since, e.g. while a training run is writing into the directory."""
         from transformers import AutoConfig, AutoModel, AutoTokenizer

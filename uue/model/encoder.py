@@ -136,7 +136,7 @@ class TokenEncoder(nn.Module):
 
     @classmethod
     def from_name(cls, name: str, *, pooling: str | None = None, query_instruction: str | None = None,
-                  trust_remote_code: bool = False) -> "TokenEncoder":
+                  trust_remote_code: bool = False) -> TokenEncoder:
         """Load a backbone by Hub id or local directory (the default: the packaged MiniLM)."""
         from transformers import AutoModel, AutoTokenizer
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.data.schema import UserChunk, UserData
+from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from index import load_index
 from index.base import read_sidecar
-from index.files import sha256_file
 from index.builds import active_build, list_builds, verify_build
+from index.files import sha256_file
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from uue.search.builds import KINDS, build_stem, statement_hash

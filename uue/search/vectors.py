@@ -31,13 +31,13 @@ class VectorSet:
     hashes: np.ndarray  # str [n]
 
     @classmethod
-    def build(cls, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> "VectorSet":
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> VectorSet:
         order = np.argsort(ids, kind="stable")
         return cls(np.asarray(ids, dtype=np.int64)[order], np.ascontiguousarray(vectors[order], dtype=np.float32),
                    np.asarray(hashes)[order].astype(str))
 
     @classmethod
-    def empty(cls, dim: int) -> "VectorSet":
+    def empty(cls, dim: int) -> VectorSet:
         return cls(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros(0, dtype="<U1"))
 
     def __len__(self) -> int:
@@ -68,7 +68,7 @@ class VectorSet:
         _atomic_save(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))
 
     @classmethod
-    def load(cls, stem: Path, *, mmap: bool = True) -> "VectorSet":
+    def load(cls, stem: Path, *, mmap: bool = True) -> VectorSet:
         mode = "r" if mmap else None
         try:
             ids = np.load(f"{stem}.ids.npy", allow_pickle=False)

@@ -200,7 +200,7 @@ def _select(q: np.ndarray, pos: np.ndarray, pool: np.ndarray, cand_scores: np.nd
 
 
 def _new_counts() -> dict[str, float]:
-    return {**{c: 0 for c in COUNTERS}, "positive_score_sum": 0.0, "negative_score_sum": 0.0}
+    return {**dict.fromkeys(COUNTERS, 0), "positive_score_sum": 0.0, "negative_score_sum": 0.0}
 
 
 def _summary(counts: dict[str, float]) -> dict[str, Any]:

@@ -39,14 +39,21 @@ from safetensors.torch import load_file, load_model
 from tqdm.auto import tqdm
 
 from storage.errors import UUEError
-from uue.training.checkpoint import (STATE_FILE, config_conflicts, read_checkpoint, rng_state, seed_everything,
-                            set_rng_state, weights_checksum)
-from uue.model.config import ModelConfig
-from uue.model.loss import SymmetricInfoNCELoss
-from uue.evaluation.metrics import recall_at_k
-from uue.model.dual_encoder import WEIGHTS_FILE, UniversalUserEmbeddingModel, autocast, default_device
-from uue.training.negatives import NegativeSampler, create_sampler
 from uue.data.schema import UserData
+from uue.evaluation.metrics import recall_at_k
+from uue.model.config import ModelConfig
+from uue.model.dual_encoder import WEIGHTS_FILE, UniversalUserEmbeddingModel, autocast, default_device
+from uue.model.loss import SymmetricInfoNCELoss
+from uue.training.checkpoint import (
+    STATE_FILE,
+    config_conflicts,
+    read_checkpoint,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    weights_checksum,
+)
+from uue.training.negatives import NegativeSampler, create_sampler
 
 logger = logging.getLogger(__name__)
 
