@@ -231,7 +231,7 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
 
     from uue.model.config import config_from_sources
     from uue.training.checkpoint import resume_config
-    from uue.training.trainer import train_from_store
+    from uue.training.store_run import train_from_store
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
                  "negatives": negatives, "sampler_options": _key_values(negative_options, "--negative-option")}
@@ -243,7 +243,7 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
             output_dir = str(Path(resume).resolve().parent) if resume else (new_dir := str(ws.new_run_dir()))
         try:
             path, metrics = train_from_store(store, config, output_dir, resume_from=resume, max_users=max_users,
-                                             show_progress=not as_json)
+                                             show_progress=not as_json, cache_dir=ws.cache_dir)
         except BaseException:
             if new_dir is not None and not any(Path(new_dir).iterdir()):
                 Path(new_dir).rmdir()  # nothing trained: leave no empty run directory behind
@@ -252,6 +252,9 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
         print_json({"model": str(path), **metrics})
         return
     click.echo(f"model saved to {path} (active)")
+    if not metrics.get("improved", True):
+        click.echo("warning: training did not improve on the untrained encoder on the dev users; the model saved "
+                   "is the untrained starting point (see training_curves.png)", err=True)
     for key, value in metrics.items():
         click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
 

@@ -28,7 +28,7 @@ def run_dataset(name: str, home: Path, epochs: int, synthetic_users: int) -> dic
     from uue.evaluation.report import create_evaluation_report
     from uue.jobs.pipeline import DEMO_CONFIG
     from uue.model.inference import UniversalUserEmbeddingEvaluator
-    from uue.training.trainer import train_from_store
+    from uue.training.store_run import train_from_store
     from uue.workspace import Workspace
 
     ws = Workspace.resolve(home)

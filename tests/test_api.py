@@ -22,7 +22,7 @@ def test_readme_python_api(tmp_path):
     )
 
     backbone = tiny_bert(tmp_path / "backbone", WORDS)
-    config = ModelConfig(base_model_name=str(backbone), num_epochs=1, batch_size=4, embedding_dim=16,
+    config = ModelConfig(base_model_name=str(backbone), num_epochs=1, batch_size=4,
                          attention_heads=2, negatives="random", num_negative_samples=1)
     topics = {"enjoys hiking": "summit at dawn legs like jelly", "plays chess": "opening gambit rook endgame",
               "loves baking": "sourdough starter oven bread"}
@@ -40,7 +40,7 @@ def test_readme_python_api(tmp_path):
     evaluator = UniversalUserEmbeddingEvaluator(str(tmp_path / "mine"))
     user = evaluator.get_user_embedding([UserChunk("new pb on the trail today")])
     statement = evaluator.get_statement_embedding("enjoys hiking")
-    assert user.shape == statement.shape == (16,)
+    assert user.shape == statement.shape == (32,)
     assert abs(np.linalg.norm(user) - 1) < 1e-5 and abs(np.linalg.norm(statement) - 1) < 1e-5
     similarity = evaluator.compute_similarity([UserChunk("new pb on the trail today")], "enjoys hiking")
     assert abs(similarity - float(user @ statement)) < 1e-5

@@ -29,7 +29,7 @@ def workspace(tmp_path_factory):
             words.update(chunk["text"].lower().replace(",", " ").replace(".", " ").split())
     backbone = tiny_bert(root / "backbone", sorted(words))
     config = root / "config.json"
-    config.write_text(json.dumps({"base_model_name": str(backbone), "embedding_dim": 16, "num_epochs": 1,
+    config.write_text(json.dumps({"base_model_name": str(backbone), "num_epochs": 1,
                                   "batch_size": 8, "max_chunk_length": 32, "train_chunks_per_user": 2,
                                   "num_chunks_per_user": 4, "attention_heads": 2}))
     home = root / "home"

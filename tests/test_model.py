@@ -16,7 +16,7 @@ from support.tiny_models import tiny_bert, tiny_qwen3
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.model.encoder import QWEN3_QUERY_INSTRUCTION, ModelNotFoundError, TokenEncoder, pool_tokens
-from uue.model.loss import SymmetricInfoNCELoss
+from uue.model.losses import MultiPositiveInfoNCELoss, SymmetricInfoNCELoss, UserContrastiveLoss
 from uue.model.pooling import AttentionPooling, MeanPooling
 from uue.training.negatives import SAMPLERS, NegativeSampler, RandomNegatives, create_sampler
 
@@ -138,18 +138,50 @@ def test_info_nce_matches_hand_computation_and_masks_shared_positives() -> None:
     torch.testing.assert_close(loss_fn(users, stmts, shared), expected)
 
 
-def test_temperature_is_learnable_and_clamped() -> None:
+def test_temperature_is_learnable_and_never_sticks_at_a_bound() -> None:
     loss_fn = SymmetricInfoNCELoss(temperature=0.05, min_temperature=0.01, max_temperature=1.0)
     assert loss_fn.temperature == pytest.approx(0.05)
     assert [p is loss_fn.log_temperature for p in loss_fn.parameters()] == [True]
     users = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
-    loss_fn(users, users, torch.eye(4, dtype=torch.bool)).backward()
-    assert loss_fn.log_temperature.grad is not None and loss_fn.log_temperature.grad != 0
     with torch.no_grad():
         loss_fn.log_temperature.fill_(math.log(1e-6))
+    loss_fn.clamp_()  # what the trainer does after every optimizer step
     assert loss_fn.temperature == pytest.approx(0.01)
+    # at the lower bound the gradient still reaches the parameter (a clamp in forward would zero it)
+    loss_fn(users, users, torch.eye(4, dtype=torch.bool)).backward()
+    assert loss_fn.log_temperature.grad is not None and loss_fn.log_temperature.grad != 0
     with pytest.raises(ValueError):
         SymmetricInfoNCELoss(temperature=2.0, max_temperature=1.0)
+
+
+def test_multi_positive_loss_matches_hand_computation() -> None:
+    torch.manual_seed(1)
+    users = torch.nn.functional.normalize(torch.randn(2, 4), dim=-1)
+    pool = torch.nn.functional.normalize(torch.randn(3, 4), dim=-1)
+    mask = torch.tensor([[True, True, False], [False, False, True]])
+    logits = users @ pool.T / 0.1
+    pairs = []
+    for i, p in ((0, 0), (0, 1), (1, 2)):
+        negs = [q for q in range(3) if not mask[i, q]]
+        users_neg = [j for j in range(2) if not mask[j, p]]
+        to_s = -logits[i, p] + torch.logsumexp(torch.stack([logits[i, p], *[logits[i, q] for q in negs]]), 0)
+        to_u = -logits[i, p] + torch.logsumexp(torch.stack([logits[i, p], *[logits[j, p] for j in users_neg]]), 0)
+        pairs.append((to_s, to_u))
+    expected = (torch.stack([a for a, _ in pairs]).mean() + torch.stack([b for _, b in pairs]).mean()) / 2
+    torch.testing.assert_close(MultiPositiveInfoNCELoss(0.1)(users, pool, mask), expected)
+    assert MultiPositiveInfoNCELoss(0.1)(users, pool, torch.zeros(2, 3, dtype=torch.bool)) == 0
+
+
+def test_user_contrastive_loss_prefers_matching_views() -> None:
+    torch.manual_seed(2)
+    a = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    loss_fn = UserContrastiveLoss(0.1)
+    same = loss_fn(a, a)
+    shuffled = loss_fn(a, a[torch.tensor([1, 2, 3, 4, 5, 0])])
+    assert same < shuffled
+    logits = a @ a.T / 0.1
+    target = torch.arange(6)
+    torch.testing.assert_close(same, torch.nn.functional.cross_entropy(logits, target))
 
 
 # ---- negatives ---------------------------------------------------------------------------
@@ -183,7 +215,7 @@ def test_random_negatives_exclude_positives_and_registry() -> None:
 # ---- model ---------------------------------------------------------------------------------
 
 def test_model_save_load_and_inference_api(bert_dir: Path, tmp_path: Path) -> None:
-    model = UniversalUserEmbeddingModel.from_config(tiny_config(bert_dir, embedding_dim=16, num_chunks_per_user=2))
+    model = UniversalUserEmbeddingModel.from_config(tiny_config(bert_dir, embedding_dim=16, num_chunks_per_user=2, training_mode="full"))
     assert model.embedding_dim == 16 and isinstance(model.projection, torch.nn.Linear)
     stmts = model.encode_statements(TEXTS + TEXTS[:1])
     assert stmts.dtype == np.float32 and stmts.shape == (5, 16)

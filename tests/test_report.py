@@ -166,14 +166,14 @@ def test_create_evaluation_report_writes_files(tmp_path) -> None:
     out = tmp_path / "report"
     results = create_evaluation_report(evaluator, users, POOL, out, held_out={"likes birds"},
                                        base_embedder=KeywordEmbedder(noise=0.5, seed=3), training_curves=curves)
-    assert list(results) == ["model", "base", "tfidf"]
+    assert list(results) == ["model", "base", "tfidf", "bm25"]
     assert results["model"]["retrieval/recall@1"] == pytest.approx(1.0)
     assert results["model"]["retrieval/recall@1"] >= results["base"]["retrieval/recall@1"]
     saved = json.loads((out / "metrics.json").read_text())
-    assert set(saved) == {"model", "base", "tfidf"}
+    assert set(saved) == {"model", "base", "tfidf", "bm25"}
     assert saved["model"]["retrieval/recall@1"] == pytest.approx(1.0)
     report = (out / "report.md").read_text()
-    assert "| metric | model | base | tfidf |" in report
+    assert "| metric | model | base | tfidf | bm25 |" in report
     assert "| recall@1 | **1.0000** |" in report
     assert "recall_curves.png" in report and "user_map.png" in report and "training_curves.png" in report
     for name in ("recall_curves.png", "user_map.png", "training_curves.png"):
@@ -185,7 +185,7 @@ def test_report_without_output_and_unknown_baseline() -> None:
     results = create_evaluation_report(KeywordEmbedder(), tiny_users(), POOL, baselines=("tfidf",), held_out=HELD)
     assert list(results) == ["model", "tfidf"]
     with pytest.raises(ValueError):
-        create_evaluation_report(KeywordEmbedder(), tiny_users(), POOL, baselines=("bm25",))
+        create_evaluation_report(KeywordEmbedder(), tiny_users(), POOL, baselines=("nope",))
 
 
 def test_markdown_bolds_best_but_not_counts() -> None:
@@ -213,11 +213,11 @@ def test_lazy_base_uses_model_config_and_failure_is_skipped(monkeypatch) -> None
     model.config = SimpleNamespace(base_model_name="some/backbone", pooling="last", max_chunk_length=64)
     monkeypatch.setattr(R, "build_base_embedder", fake_build)
     results = create_evaluation_report(SimpleNamespace(model=model), tiny_users(), POOL, traits=False)
-    assert list(results) == ["model", "base", "tfidf"]
+    assert list(results) == ["model", "base", "tfidf", "bm25"]
     assert seen == {"name": "some/backbone", "pooling": "last", "max_chunk_length": 64}
 
     def failing_build(name, **fields):
         raise OSError("no weights here")
 
     monkeypatch.setattr(R, "build_base_embedder", failing_build)
-    assert list(create_evaluation_report(model, tiny_users(), POOL, traits=False)) == ["model", "tfidf"]
+    assert list(create_evaluation_report(model, tiny_users(), POOL, traits=False)) == ["model", "tfidf", "bm25"]

@@ -39,17 +39,21 @@ def test_training_learns(bert_dir: Path, data, tmp_path: Path) -> None:
     assert "talks about s7z" not in trainer.pool and "talks about s7z" not in trainer.dev_pool
     before = trainer.evaluate()["dev_recall@10"]
     metrics = trainer.train()
-    epochs = trainer.history["epochs"]
+    assert trainer.history["epochs"][0]["epoch"] == 0  # the untrained start is scored too
+    epochs = trainer.history["epochs"][1:]
     assert epochs[-1]["train_loss"] < 0.7 * epochs[0]["train_loss"], epochs
     assert metrics["dev_recall@10"] > before + 0.2 and metrics["dev_recall@10"] > 0.8, (before, epochs)
-    assert metrics["dev_recall@10"] == max(e["dev_recall@10"] for e in epochs)  # the best epoch is kept
+    assert metrics["dev_selection"] == max(e["dev_selection"] for e in trainer.history["epochs"])  # best kept
+    assert metrics["improved"] and metrics["untrained_dev_recall@10"] == pytest.approx(before)
     assert metrics["steps"] == 6 * 6 and metrics["train_users"] == 96
     assert trainer.loss_fn.temperature != pytest.approx(0.1)  # the temperature was optimised
     run = tmp_path / "run"
     assert (run / "training_curves.png").stat().st_size > 0
     curves = json.loads((run / "training_curves.json").read_text())
-    assert len(curves["step_loss"]) == 36 and len(curves["epochs"]) == 6
+    assert len(curves["step_loss"]) == 36 and len(curves["epochs"]) == 7
     assert (run / "checkpoint-epoch-6" / "training_state.pt").is_file()
+    # save_total_limit (2): only the newest two checkpoints stay beside the best model
+    assert sorted(p.name for p in run.glob("checkpoint-epoch-*")) == ["checkpoint-epoch-5", "checkpoint-epoch-6"]
     loaded = UniversalUserEmbeddingModel.from_pretrained(run, device="cpu")  # the best model, at the root
     np.testing.assert_allclose(loaded.encode_users([u.texts for u in dev]),
                                trainer.model.encode_users([u.texts for u in dev]), atol=1e-5)
@@ -58,20 +62,20 @@ def test_training_learns(bert_dir: Path, data, tmp_path: Path) -> None:
 def test_resume_is_exact(bert_dir: Path, data, tmp_path: Path) -> None:
     train, dev, pool = data
     train, dev = train[::3], dev[::2]  # 32 train users: 2 steps per epoch
-    cfg = config(bert_dir, num_epochs=3, use_attention_pooling=True, negatives="random")
+    cfg = config(bert_dir, num_epochs=3, use_attention_pooling=True, negatives="random", save_total_limit=3)
     full = UniversalUserEmbeddingTrainer(cfg, train, dev, pool, output_dir=tmp_path / "a", show_progress=False)
     full_metrics = full.train()
     resumed = UniversalUserEmbeddingTrainer(cfg, train, dev, pool, output_dir=tmp_path / "b", show_progress=False)
     resumed_metrics = resumed.train(resume_from=tmp_path / "a" / "checkpoint-epoch-1")
     assert not (tmp_path / "b" / "checkpoint-epoch-1").exists()  # epoch 1 came from the checkpoint
-    assert [e["epoch"] for e in resumed.history["epochs"]] == [1, 2, 3]
+    assert [e["epoch"] for e in resumed.history["epochs"]] == [0, 1, 2, 3]
     a = load_file(str(tmp_path / "a" / "checkpoint-epoch-3" / "model.safetensors"))
     b = load_file(str(tmp_path / "b" / "checkpoint-epoch-3" / "model.safetensors"))
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
     assert full.history["step_loss"] == pytest.approx(resumed.history["step_loss"], rel=1e-5)
-    ignore = {"seconds"}
+    ignore = {"seconds", "training_mode"}
     assert {k: v for k, v in full_metrics.items() if k not in ignore} == \
         pytest.approx({k: v for k, v in resumed_metrics.items() if k not in ignore}, rel=1e-5)
     fa, fb = full.model.state_dict(), resumed.model.state_dict()  # the selected best models agree too
@@ -96,7 +100,13 @@ def test_users_without_statements_are_skipped(bert_dir: Path, data) -> None:
     assert len(trainer.train_users) == 4 and trainer.skipped_users == 2
     assert all(trainer.pool[i] not in HELD_OUT for u in trainer.train_users for i in u.positives)
     with pytest.raises(UUEError, match="nothing to learn"):
-        UniversalUserEmbeddingTrainer(config(bert_dir), extra, dev, pool, held_out=HELD_OUT, show_progress=False)
+        UniversalUserEmbeddingTrainer(config(bert_dir, user_loss_weight=0.0), extra, dev, pool, held_out=HELD_OUT,
+                                      show_progress=False)
+    # with the user-user term, users without statements still train (two halves of their history)
+    unlabelled = [UserData(f"n{i}", [UserChunk(f"t{i % 8}w1 t{i % 8}w2"), UserChunk(f"t{i % 8}w3")]) for i in range(8)]
+    trainer = UniversalUserEmbeddingTrainer(config(bert_dir, num_epochs=1), unlabelled, dev, pool, show_progress=False)
+    assert trainer.train_users == [] and len(trainer.step_users) == 8
+    assert trainer.train()["steps"] == 1
 
 
 def test_cli_train(bert_dir: Path, data, tmp_path: Path) -> None:

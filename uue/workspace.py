@@ -38,6 +38,11 @@ class Workspace:
         return self.home / "indexes"
 
     @property
+    def cache_dir(self) -> Path:
+        """Chunk vectors per token encoder (``uue.model.chunk_cache``): safe to delete, rebuilt on use."""
+        return self.home / "cache"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

@@ -40,5 +40,6 @@ def make_users(n_per_topic: int, split: str, seed: int) -> list[UserData]:
 def config(bert_dir: Path, **kw) -> ModelConfig:
     base = dict(base_model_name=str(bert_dir), embedding_dim=32, batch_size=16, learning_rate=3e-3,
                 temperature=0.1, num_epochs=6, num_negative_samples=2, train_chunks_per_user=3,
-                num_chunks_per_user=6, max_chunk_length=16, max_statement_length=8, attention_heads=4, seed=7)
+                num_chunks_per_user=6, max_chunk_length=16, max_statement_length=8, attention_heads=4, seed=7,
+                training_mode="full")
     return ModelConfig(**{**base, **kw})

@@ -69,4 +69,16 @@ class UserData:
 
     @property
     def texts(self) -> list[str]:
-        return [c.text for c in self.chunks]
+        """The history's texts, oldest first (see ``history_texts``)."""
+        return history_texts(self.chunks)
+
+
+def history_texts(chunks: list[UserChunk] | list[ChunkRecord]) -> list[str]:
+    """A history's chunk texts, oldest first: by timestamp when every chunk has one
+    (ISO 8601 UTC strings sort in time order), else in file order."""
+    def get(c: Any, key: str) -> Any:
+        return c.get(key) if isinstance(c, dict) else getattr(c, key)
+
+    if chunks and all(get(c, "timestamp") for c in chunks):
+        chunks = sorted(chunks, key=lambda c: get(c, "timestamp"))  # stable: ties keep file order
+    return [get(c, "text") for c in chunks]

@@ -2,12 +2,14 @@
 
 - ``TfidfScorer``: TF-IDF of each user's concatenated history against the statement
   text (cosine), fitted on the user documents plus the statements.
+- ``BM25Scorer``: Okapi BM25 of each user's concatenated history (the documents) for the
+  statement's words (the query, binary term weights), fitted on the user documents.
 - the untrained base encoder with mean pooling over chunks: ``build_base_embedder``
   (``UniversalUserEmbeddingModel`` with ``use_attention_pooling=False``).
 
 Everything in the evaluation is written against ``Embedder``: user and statement
-vectors whose inner product is the score. The trained model, the base encoder and
-TF-IDF all fit it.
+vectors whose inner product is the score. The trained model, the base encoder,
+TF-IDF and BM25 all fit it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 Matrix = Union[np.ndarray, "sparse.spmatrix"]
 
-__all__ = ["Embedder", "TfidfScorer", "build_base_embedder", "score_matrix", "user_texts"]
+__all__ = ["Embedder", "TfidfScorer", "BM25Scorer", "build_base_embedder", "score_matrix", "user_texts"]
 
 
 @runtime_checkable
@@ -136,6 +138,75 @@ class TfidfScorer:
                           show_progress: bool = False) -> sparse.csr_matrix:
         self._check()
         return self.vectorizer.transform(list(texts)).astype(np.float32)
+
+
+class BM25Scorer:
+    """BM25 baseline: users' concatenated histories are the documents, statements the queries.
+
+    A user's row holds the BM25 weight of each vocabulary term,
+    ``idf(t) · tf·(k1 + 1) / (tf + k1·(1 − b + b·dl/avgdl))`` with
+    ``idf(t) = log(1 + (N − df + 0.5) / (df + 0.5))``; a statement's row is binary (the
+    terms it contains), so the inner product is the BM25 score of the statement for the
+    user. Vocabulary, ``df``, ``N`` and ``avgdl`` come from the user documents only: a
+    statement word absent from all of them adds nothing. Tokenisation is scikit-learn's
+    ``CountVectorizer`` (lower-cased unigrams). Implements ``Embedder`` (scipy sparse
+    rows); unlike the other embedders, user rows are not L2-normalised (BM25 scores are
+    not cosines).
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, **vectorizer_kwargs: Any) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if k1 < 0 or not 0 <= b <= 1:
+            raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        self.k1 = float(k1)
+        self.b = float(b)
+        self.vectorizer = CountVectorizer(**vectorizer_kwargs)
+        self.idf: np.ndarray | None = None
+        self.avgdl = 0.0
+
+    def fit_texts(self, histories: Sequence[Sequence[str]]) -> BM25Scorer:
+        """Fit vocabulary, document frequencies and the mean document length on user histories."""
+        docs = [TfidfScorer._document(h) for h in histories]
+        if not docs:
+            raise ValueError("BM25 needs at least one user document to fit on")
+        counts = self.vectorizer.fit_transform(docs).tocsc()
+        n_docs = counts.shape[0]
+        df = np.diff(counts.indptr).astype(np.float64)  # documents per term (nonzeros per column)
+        self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        self.avgdl = float(counts.sum()) / n_docs
+        logger.info("BM25 fitted on %d user documents, %d terms, mean length %.1f", n_docs, len(df), self.avgdl)
+        return self
+
+    def fit(self, users: Sequence[UserData]) -> BM25Scorer:
+        return self.fit_texts(user_texts(users))
+
+    def _check(self) -> np.ndarray:
+        if self.idf is None:
+            raise RuntimeError("BM25Scorer is not fitted: call fit() or fit_texts() first")
+        return self.idf
+
+    def score(self, users: Sequence[UserData], statements: Sequence[str]) -> np.ndarray:
+        """BM25 scores ``[n_users, n_statements]``."""
+        return to_dense(self.encode_users(user_texts(users)) @ self.encode_statements(list(statements)).T)
+
+    # Embedder protocol
+    def encode_users(self, histories: list[list[str]], batch_size: int = 0,
+                     show_progress: bool = False) -> sparse.csr_matrix:
+        idf = self._check()
+        tf = self.vectorizer.transform([TfidfScorer._document(h) for h in histories]).tocsr().astype(np.float64)
+        doc_len = np.asarray(tf.sum(axis=1)).ravel()
+        norm = self.k1 * (1.0 - self.b + self.b * doc_len / self.avgdl) if self.avgdl > 0 else np.full_like(doc_len, self.k1)
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+        tf.data = idf[tf.indices] * tf.data * (self.k1 + 1.0) / (tf.data + norm[rows])
+        return tf.astype(np.float32)
+
+    def encode_statements(self, texts: list[str], batch_size: int = 0,
+                          show_progress: bool = False) -> sparse.csr_matrix:
+        self._check()
+        rows = self.vectorizer.transform(list(texts)).tocsr().astype(np.float32)
+        rows.data[:] = 1.0  # binary query term weights
+        return rows
 
 
 def build_base_embedder(base_model_name: str | None = None, **config_overrides: Any) -> Embedder:

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "top_k", "recall_at_k", "precision_at_k", "mrr_at_k", "ndcg_at_k", "average_precision_at_k",
     "retrieval_metrics", "recall_curve", "roc_auc", "average_precision", "grouped_roc_auc", "trait_regression",
-    "neighbour_agreement", "neighbour_agreement_chance", "silhouette",
+    "neighbour_agreement", "neighbour_agreement_chance", "silhouette", "calibrate_per_statement",
 ]
 
 
@@ -345,3 +345,20 @@ def silhouette(vectors: np.ndarray, labels: Sequence[Hashable | None], sample_si
         return math.nan
     sample = sample_size if X.shape[0] > sample_size else None
     return float(silhouette_score(X, codes, metric="cosine", sample_size=sample, random_state=seed))
+
+
+def calibrate_per_statement(scores: np.ndarray) -> np.ndarray:
+    """Standardise each statement's column over the users: ``(s - mean) / std`` per column.
+
+    ``scores`` is ``[n_users, n_statements]``; a column with std 0 is only centred. Removes
+    a statement's overall pull (one that scores high for everybody) before ranking the
+    statements of one user against each other.
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"scores must be 2-D [n_users, n_statements], got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        return arr.copy()
+    centred = arr - arr.mean(axis=0, keepdims=True)
+    std = arr.std(axis=0, keepdims=True)
+    return np.divide(centred, std, out=centred.copy(), where=std > 0)

@@ -5,7 +5,8 @@
 the same users and statements and, given an output directory, writes ``metrics.json``,
 ``report.md`` and PNG figures. Metric names are flat and namespaced, e.g.
 ``retrieval/recall@10``, ``zero_shot/roc_auc``, ``audience/ndcg@10``,
-``traits/age/r2``, ``similarity/neighbour_agreement@10``.
+``traits/age/r2``, ``similarity/neighbour_agreement@10``, ``profile/roc_auc_per_user``,
+``similar/half_recall@1``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 
 from uue.data.schema import UserData
 from uue.evaluation import metrics as M
-from uue.evaluation.baselines import Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
+from uue.evaluation import user_metrics as UM
+from uue.evaluation.baselines import BM25Scorer, Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
 from uue.jsonsafe import json_safe
 
 logger = logging.getLogger(__name__)
@@ -32,14 +34,17 @@ CURVE_MAX_K = 50
 GROUPS: dict[str, str] = {
     "retrieval": "Preference retrieval (user → statements of the pool)",
     "zero_shot": "Zero-shot statements (held out from training): user × statement pairs",
+    "profile": "Profile (each user's true vs known-false statements; calibrated = z-scored per statement)",
     "audience": "Audience retrieval (statement → users)",
     "traits": "Trait regression (ridge on user vectors, k-fold CV)",
     "similarity": "User similarity (metadata attribute)",
+    "similar": "Similar users (two disjoint halves of one history find each other)",
 }
+BASELINES = ("base", "tfidf", "bm25")
 BASE_CONFIG_FIELDS = ("base_model_name", "max_chunk_length", "max_statement_length", "num_chunks_per_user",
                       "pooling", "query_instruction", "trust_remote_code")
 
-__all__ = ["EmbedderEvaluation", "run_evaluation", "evaluate_embedder", "create_evaluation_report",
+__all__ = ["EmbedderEvaluation", "run_evaluation", "evaluate_embedder", "create_evaluation_report", "make_baseline",
            "unseen_statements", "choose_attribute", "render_markdown", "write_report"]
 
 
@@ -94,13 +99,13 @@ def run_evaluation(embedder: Embedder, users: Sequence[UserData], statement_pool
     if not users:
         raise ValueError("evaluation needs at least one user")
     # Candidates: the pool, plus user statements missing from it (so every positive is rankable);
-    # held-out negatives that are in neither are scored but not ranked.
+    # known-false statements that are in neither are scored (zero-shot, profile) but not ranked.
     candidates = _unique([*statement_pool, *(s for u in users for s in u.statements)])
     n_extra_pos = len(candidates) - len(_unique(statement_pool))
     if n_extra_pos:
         logger.info("%d true statements of the evaluation users are not in the pool; added", n_extra_pos)
     col = {s: j for j, s in enumerate(candidates)}
-    extra_neg = _unique(s for u in users for s in u.negative_statements if s in held and s not in col)
+    extra_neg = _unique(s for u in users for s in u.negative_statements if s not in col)
     for s in extra_neg:
         col[s] = len(col)
     texts = candidates + extra_neg
@@ -141,6 +146,17 @@ def run_evaluation(embedder: Embedder, users: Sequence[UserData], statement_pool
         out["zero_shot/n_statements_ranked"] = float(n_statements)
         if n_statements:
             out["zero_shot/roc_auc_per_statement"] = auc
+    # zero-shot audience: each held-out statement true of >= 1 user ranks all users
+    held_cols = sorted({col[s] for u in users for s in u.statements if s in held})
+    if held_cols:
+        audiences = [{i for i, u in enumerate(users) if texts[j] in u.statements} for j in held_cols]
+        ndcg, n_aud = UM.audience_ndcg(scores[:, held_cols], audiences, k=10)
+        out["zero_shot/audience_n_statements"] = float(n_aud)
+        out["zero_shot/audience_ndcg@10"] = ndcg
+
+    # profile: each user's true vs known-false statements, raw and calibrated per statement
+    negatives = [{col[s] for s in u.negative_statements} for u in users]
+    out.update(UM.profile_metrics(scores, positives, negatives, n_candidates=n_cand, k=5))
 
     # audience: statement -> users, for statements with >= 1 positive user
     audience_pos: list[set[int]] = [set() for _ in range(n_cand)]
@@ -165,6 +181,11 @@ def run_evaluation(embedder: Embedder, users: Sequence[UserData], statement_pool
         out["similarity/neighbour_agreement@10"] = M.neighbour_agreement(U, attr, k=10)
         out["similarity/neighbour_agreement_chance@10"] = M.neighbour_agreement_chance(attr)
         out["similarity/silhouette"] = M.silhouette(U, attr, seed=seed)
+
+    # similar users: two halves of one history, each other's nearest neighbour?
+    half_recall, n_split = UM.half_recall_at_1(embedder, histories, show_progress=show_progress)
+    out["similar/n_users"] = float(n_split)
+    out["similar/half_recall@1"] = half_recall
     return EmbedderEvaluation(metrics=out, user_vectors=U, recall_curve=curve)
 
 
@@ -178,10 +199,19 @@ def evaluate_embedder(embedder: Embedder, users: list[UserData], statement_pool:
       users, averaged over the statements that have both a positive and a negative user
       (positives: the user's held-out true statements; negatives: their held-out
       ``negative_statements``), with the pair counts.
+    - ``zero_shot/audience_ndcg@10``: each held-out statement true of ≥ 1 user ranks all
+      users; nDCG@10 against the users it is true of, averaged (``audience_n_statements``).
+    - ``profile/*``: ``roc_auc_per_user`` (each user's true vs ``negative_statements``
+      scores, averaged over users with both; ``n_users``), the same ``_calibrated`` after
+      ``metrics.calibrate_per_statement``, and ``precision@5`` (``_calibrated``) of the
+      user → candidates ranking.
     - ``audience/*``: statement → users, for pool statements true of ≥ 1 user.
     - ``traits/{trait}/r2|pearson_r|n``: ridge, k-fold out-of-fold predictions.
     - ``similarity/*``: neighbour agreement@10 (and its chance level), cosine silhouette
       on ``user.metadata[attribute]``.
+    - ``similar/half_recall@1``: each user with ≥ 2 chunks split into even / odd chunks,
+      both halves embedded as users; how often a half's nearest other half (inner product)
+      is its own other half (``similar/n_users``: users split).
     """
     return run_evaluation(embedder, users, statement_pool, held_out, attribute=attribute, traits=traits).metrics
 
@@ -193,8 +223,19 @@ def _base_from_model(model: Any) -> Embedder:
     return build_base_embedder(name, **fields)
 
 
+def make_baseline(name: str, users: Sequence[UserData], statements: Sequence[str]) -> Embedder:
+    """A fitted lexical baseline: ``"tfidf"`` (on the users' histories plus ``statements``) or
+    ``"bm25"`` (on the users' histories). ``users`` are the evaluated users."""
+    if name == "tfidf":
+        texts = _unique([*statements, *(s for u in users for s in (*u.statements, *u.negative_statements))])
+        return TfidfScorer().fit(users, texts)
+    if name == "bm25":
+        return BM25Scorer().fit(users)
+    raise ValueError(f"unknown lexical baseline {name!r}; known: tfidf, bm25")
+
+
 def create_evaluation_report(evaluator: Any, test_users: list[UserData], candidate_statements: list[str],
-                             output_dir: str | Path | None = None, *, baselines: Sequence[str] = ("base", "tfidf"),
+                             output_dir: str | Path | None = None, *, baselines: Sequence[str] = BASELINES,
                              held_out: Iterable[str] | None = None, attribute: str | None = None,
                              training_curves: Mapping[str, Sequence[float]] | None = None,
                              base_embedder: Embedder | None = None, traits: bool = True,
@@ -203,12 +244,12 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
 
     ``evaluator`` is a ``UniversalUserEmbeddingEvaluator`` (its ``.model`` is used) or an
     ``Embedder`` itself. Baselines: ``"tfidf"`` (fitted on the test users' histories plus
-    the statements) and ``"base"`` (``base_embedder``, else the untrained backbone of the
+    the statements), ``"bm25"`` (fitted on the test users' histories) and ``"base"`` (``base_embedder``, else the untrained backbone of the
     model's config with mean pooling; skipped with a warning when it cannot be built).
     ``held_out``: the statements unseen in training (see ``unseen_statements``); the
     zero-shot group is empty without it. ``attribute``: the metadata key for the
     similarity group, chosen by ``choose_attribute`` when None.
-    Returns ``{"model": {...}, "base": {...}, "tfidf": {...}}``; with ``output_dir``,
+    Returns ``{"model": {...}, "base": {...}, "tfidf": {...}, "bm25": {...}}``; with ``output_dir``,
     writes ``metrics.json``, ``report.md`` and PNG figures there.
     """
     model = getattr(evaluator, "model", evaluator)
@@ -220,9 +261,8 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
             logger.info("user similarity grouped by metadata attribute %r", attribute)
     systems: dict[str, Embedder] = {"model": model}
     for name in baselines:
-        if name == "tfidf":
-            texts = _unique([*pool, *(s for u in test_users for s in (*u.statements, *u.negative_statements))])
-            systems["tfidf"] = TfidfScorer().fit(test_users, texts)
+        if name in ("tfidf", "bm25"):
+            systems[name] = make_baseline(name, test_users, pool)
         elif name == "base":
             if base_embedder is not None:
                 systems["base"] = base_embedder
@@ -232,7 +272,7 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
             except Exception as exc:  # missing weights or model code: report without this baseline
                 logger.warning("base-encoder baseline skipped: %s: %s", type(exc).__name__, exc)
         else:
-            raise ValueError(f"unknown baseline {name!r}; known: base, tfidf")
+            raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
     evaluations: dict[str, EmbedderEvaluation] = {}
     for name, embedder in systems.items():
         start = time.perf_counter()
@@ -294,7 +334,7 @@ def _fmt(value: float | None, metric: str) -> str:
 
 def render_markdown(results: Mapping[str, Mapping[str, float]], meta: Mapping[str, Any],
                     figures: Mapping[str, str] | None = None) -> str:
-    """The report page: one table per metric group (metric | model | base | tfidf), best bolded."""
+    """The report page: one table per metric group (metric | model | base | tfidf | bm25), best bolded."""
     figures = figures or {}
     systems = list(results)
     lines = ["# UUE evaluation report", ""]

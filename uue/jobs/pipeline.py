@@ -99,7 +99,7 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
     from uue.data import write_jsonl
     from uue.search.builds import build_indexes
     from uue.search.queries import Searcher
-    from uue.training.trainer import train_from_store
+    from uue.training.store_run import train_from_store
 
     started = time.perf_counter()
     data_dir = ws.home / "data"

@@ -27,7 +27,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "max_statement_length": (_INT, 1, None, True, True),
     "batch_size": (_INT, 1, None, True, True),
     "num_epochs": (_INT, 1, None, True, True),
-    "num_chunks_per_user": (_INT, 1, None, True, True),
+    "num_chunks_per_user": (_INT, 0, None, True, True),
     "train_chunks_per_user": (_INT, 1, None, True, True),
     "num_negative_samples": (_INT, 0, None, True, True),
     "attention_heads": (_INT, 1, None, True, True),
@@ -40,7 +40,12 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "max_grad_norm": (_FLOAT, 0, None, False, True),
     "min_temperature": (_FLOAT, 0, None, False, True),
     "max_temperature": (_FLOAT, 0, None, False, True),
+    "user_loss_weight": (_FLOAT, 0, None, True, True),
+    "save_total_limit": (_INT, 1, None, True, True),
+    "partial_layers": (_INT, 1, None, True, True),
+    "anchor_weight": (_FLOAT, 0, None, True, True),
 }
+TRAINING_MODES = ("locked", "partial", "full")
 
 
 def _range_text(low: float | None, high: float | None, low_in: bool, high_in: bool) -> str:
@@ -74,20 +79,25 @@ class ModelConfig:
     """
 
     base_model_name: str = DEFAULT_BASE_MODEL
-    embedding_dim: int = 384  # projection size; equal to the backbone width = no projection
+    embedding_dim: int | None = None  # projection size; None (or the backbone width) = no projection
     max_chunk_length: int = 128
     max_statement_length: int = 32
     batch_size: int = 32
     learning_rate: float = 5e-5
     temperature: float = 0.05  # initial value of the learned temperature
     num_epochs: int = 3
-    num_chunks_per_user: int = 16  # cap at inference; a sample of this many during training
-    train_chunks_per_user: int = 8  # chunks sampled per user per training step
+    num_chunks_per_user: int = 0  # at inference: the most recent N chunks; 0 = the whole history
+    train_chunks_per_user: int = 8  # chunks sampled per user per step (full / partial; locked mode reads up to 32x)
     num_negative_samples: int = 4
     use_attention_pooling: bool = True
     attention_heads: int = 4
     dropout: float = 0.1
     # training details
+    training_mode: str = "locked"  # locked | partial | full (see uue/training/modes.py; the default by measurement)
+    user_loss_weight: float = 0.5  # weight of the user-user term (two halves of one history are positives)
+    partial_layers: int = 2  # partial mode: top backbone layers that train
+    anchor_weight: float = 1.0  # partial / full: keeps statement vectors near the pretrained ones
+    save_total_limit: int = 2  # checkpoints kept besides the best model (older ones are deleted)
     negatives: str = "semi-hard"  # random | hard | semi-hard (benchmarks/negatives.py: the winner)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -103,6 +113,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         """Check every field's type and range; a bad one raises ``ConfigError`` naming it."""
         for name, spec in _RANGES.items():
+            if name == "embedding_dim" and self.embedding_dim is None:
+                continue  # resolved to the backbone width by the model
             setattr(self, name, _check_number(name, getattr(self, name), spec))
         if self.max_temperature < self.min_temperature:
             raise ConfigError(f"ModelConfig.max_temperature ({self.max_temperature}) must be >= "
@@ -110,6 +122,9 @@ class ModelConfig:
         if not self.min_temperature <= self.temperature <= self.max_temperature:
             raise ConfigError(f"ModelConfig.temperature must be in [min_temperature, max_temperature] = "
                               f"[{self.min_temperature}, {self.max_temperature}], got {self.temperature}")
+        if self.training_mode not in TRAINING_MODES:
+            raise ConfigError(f"ModelConfig.training_mode must be one of {', '.join(TRAINING_MODES)}, "
+                              f"got {self.training_mode!r}")
         for name in ("base_model_name", "negatives"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():

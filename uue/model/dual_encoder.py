@@ -2,9 +2,10 @@
 
 Module chain (sentence-transformers style):
 
-- user side: token encoder (backbone + token pooling) on each chunk → chunk pooling
-  (attention or mean, masked) → projection (none when ``embedding_dim`` equals the
-  backbone width) → L2 normalise;
+- user side: token encoder (backbone + token pooling) on each chunk of the whole
+  history → chunk pooling (attention or mean, masked; streamed for long histories) →
+  residual adapter (zero-initialised: starts as the identity) → projection (none when
+  ``embedding_dim`` equals the backbone width) → L2 normalise;
 - statement side: the same token encoder (shared weights, instruction prefix where
   the model wants one) → the same projection → L2 normalise.
 
@@ -29,16 +30,19 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from index.files import sha256_file
+from uue.model.chunk_cache import ChunkVectorCache, chunk_key
 from uue.model.config import ConfigError, ModelConfig
 from uue.model.encoder import ModelNotFoundError, TokenEncoder
-from uue.model.pooling import AttentionPooling, MeanPooling
+from uue.model.pooling import AttentionPooling, MeanPooling, ResidualAdapter, StreamingPool
 
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 BACKBONE_DIR = "backbone"
-USER_BLOCK = 4096  # users per block in encode_users: bounds the memory held for chunk vectors
+CHUNK_BLOCK = 8192  # chunk vectors held at once in encode_users: bounds its memory
+POOL_BLOCK = 65536  # users x padded chunks per pooling call
+OPTIONAL_KEYS = ("user_adapter.",)  # absent from models saved before the adapter: they load as the identity
 
 
 INFERENCE_PRECISIONS = ("fp32", "bf16")
@@ -64,17 +68,24 @@ class UniversalUserEmbeddingModel(nn.Module):
         if self.inference_precision not in INFERENCE_PRECISIONS:
             raise ConfigError(f"ModelConfig.extra.inference_precision must be one of {INFERENCE_PRECISIONS}, "
                               f"got {self.inference_precision!r}")
-        self.config = dataclasses.replace(config, pooling=encoder.pooling,
-                                          query_instruction=encoder.query_instruction)
-        self.encoder = encoder
         width = encoder.hidden_size
+        config = dataclasses.replace(config, pooling=encoder.pooling, query_instruction=encoder.query_instruction,
+                                     embedding_dim=config.embedding_dim or width)
+        self.config = config
+        self.encoder = encoder
         if config.use_attention_pooling and width % config.attention_heads:
             divisors = [h for h in range(1, min(width, 64) + 1) if width % h == 0]
             raise ConfigError(f"ModelConfig.attention_heads ({config.attention_heads}) must divide the width "
                               f"({width}) of the backbone {config.base_model_name!r}: choose one of "
                               f"{', '.join(map(str, divisors))}, or set use_attention_pooling to false")
+        if config.training_mode == "locked" and config.embedding_dim != width:
+            raise ConfigError(f"ModelConfig.embedding_dim ({config.embedding_dim}) must equal the width ({width}) of "
+                              f"the backbone {config.base_model_name!r} in training_mode 'locked' (the statement "
+                              "side stays the pretrained encoder's space); set embedding_dim to "
+                              f"{width}, or use training_mode 'partial' or 'full'")
         self.chunk_pooling: nn.Module = (AttentionPooling(width, config.attention_heads, config.dropout)
                                          if config.use_attention_pooling else MeanPooling())
+        self.user_adapter = ResidualAdapter(width)
         self.projection: nn.Module = (nn.Linear(width, config.embedding_dim, bias=False)
                                       if config.embedding_dim != width else nn.Identity())
 
@@ -123,6 +134,7 @@ class UniversalUserEmbeddingModel(nn.Module):
         encoder = TokenEncoder(backbone, tokenizer, config.pooling or "mean", config.query_instruction or "")
         model = cls(config, encoder)
         missing, unexpected = load_model(model, str(path / WEIGHTS_FILE), strict=False)
+        missing = [k for k in missing if not k.startswith(OPTIONAL_KEYS)]
         if missing or unexpected:
             raise ModelNotFoundError(f"{path / WEIGHTS_FILE} does not match its config: missing {missing[:5]}, "
                                      f"unexpected {unexpected[:5]}")
@@ -142,8 +154,12 @@ class UniversalUserEmbeddingModel(nn.Module):
     # ---- differentiable pieces (training) ------------------------------------------
 
     def embed(self, vectors: torch.Tensor) -> torch.Tensor:
-        """Projection + L2 normalisation of backbone-width vectors."""
+        """Projection + L2 normalisation of backbone-width vectors (the statement side)."""
         return nn.functional.normalize(self.projection(vectors).float(), dim=-1)
+
+    def embed_users(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Adapter + projection + L2 normalisation of pooled histories (the user side)."""
+        return self.embed(self.user_adapter(pooled.float()))
 
     def pool_users(self, chunk_vectors: torch.Tensor, groups: Sequence[Sequence[int]]) -> torch.Tensor:
         """Users' embeddings ``[U, d]`` from ``chunk_vectors[n, h]``; ``groups[u]`` = row indices of user u."""
@@ -155,7 +171,7 @@ class UniversalUserEmbeddingModel(nn.Module):
             mask[u, :len(rows)] = True
         device = chunk_vectors.device
         padded = chunk_vectors[index.to(device)]  # [U, C, h]
-        return self.embed(self.chunk_pooling(padded, mask.to(device)))
+        return self.embed_users(self.chunk_pooling(padded, mask.to(device)))
 
     def forward_users(self, histories: Sequence[Sequence[str]]) -> torch.Tensor:
         """Embed users from their chunk texts in one pass (with gradients when enabled)."""
@@ -207,30 +223,101 @@ class UniversalUserEmbeddingModel(nn.Module):
             vectors = self._encode_sorted(ids, batch_size, bar, project=True).cpu().numpy()
         return vectors[[where[t] for t in texts]]
 
-    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False
-                     ) -> np.ndarray:
-        """float32 ``[n, d]``, L2-normalised, from each user's last ``num_chunks_per_user`` chunks.
+    def encoder_fingerprint(self) -> str:
+        """Identifies what a chunk vector depends on: the token encoder's weights, its token
+        pooling and ``max_chunk_length`` (the key of the chunk-vector cache)."""
+        if getattr(self, "_fingerprint", None) is None:
+            import hashlib
 
-        Distinct chunk texts are encoded once per block of ``USER_BLOCK`` users.
+            h = hashlib.blake2b(digest_size=20)
+            h.update(f"{self.encoder.pooling}|{self.config.max_chunk_length}|{type(self.encoder.tokenizer).__name__}|"
+                     f"{len(self.encoder.tokenizer)}".encode())
+            for name, tensor in sorted(self.encoder.state_dict().items()):
+                h.update(name.encode())
+                h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def chunk_vectors(self, texts: list[str], batch_size: int = 64, cache: ChunkVectorCache | None = None,
+                      bar: tqdm | None = None) -> torch.Tensor:
+        """Token-encoder vectors ``[n, h]`` (float32, before pooling) of chunk texts; each
+        distinct text is encoded once, and ``cache`` hits are not encoded at all."""
+        width = self.encoder.hidden_size
+        out = torch.empty(len(texts), width, dtype=torch.float32, device=self.device)
+        keys = [chunk_key(t) for t in texts] if cache is not None else []
+        found = cache.get(keys) if cache is not None else {}
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            hit = found.get(keys[i]) if found else None
+            if hit is not None:
+                out[i] = torch.from_numpy(hit.copy())
+            else:
+                todo.setdefault(text, []).append(i)
+        if bar is not None:
+            bar.total = (bar.total or 0) + len(todo)
+            bar.refresh()
+        if todo:
+            unique = list(todo)
+            with self._inference():
+                ids = self.encoder.tokenize(unique, self.config.max_chunk_length)
+                fresh = self._encode_sorted(ids, batch_size, bar or tqdm(disable=True), project=False)
+            for row, text in enumerate(unique):
+                out[todo[text]] = fresh[row]
+            if cache is not None:
+                cache.put([chunk_key(t) for t in unique], fresh.cpu().numpy())
+        return out
+
+    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False,
+                     cache: ChunkVectorCache | None = None) -> np.ndarray:
+        """float32 ``[n, d]``, L2-normalised, each pooled from the user's whole history (oldest
+        first; the most recent ``num_chunks_per_user`` when that is > 0).
+
+        Memory is bounded by ``CHUNK_BLOCK`` chunk vectors whatever the history lengths: users
+        are embedded in blocks, and a longer history is pooled block by block (``StreamingPool``).
         """
         out = np.zeros((len(histories), self.embedding_dim), dtype=np.float32)
-        cap = max(1, self.config.num_chunks_per_user)
-        recent = [list(h[-cap:]) for h in histories]
+        cap = self.config.num_chunks_per_user
+        recent = [list(h[-cap:]) if cap else list(h) for h in histories]
         if any(not h for h in recent):
             raise ValueError("every user needs at least one chunk")
         with self._inference(), tqdm(total=0, desc="user chunks", unit="text", disable=not show_progress) as bar:
-            for block_start in range(0, len(recent), USER_BLOCK):
-                block = recent[block_start:block_start + USER_BLOCK]
-                where: dict[str, int] = {}
-                groups = [[where.setdefault(t, len(where)) for t in h] for h in block]
-                bar.total += len(where)
-                bar.refresh()
-                ids = self.encoder.tokenize(list(where), self.config.max_chunk_length)
-                chunk_vectors = self._encode_sorted(ids, batch_size, bar, project=False)
-                for s in range(0, len(block), batch_size):
-                    users = self.pool_users(chunk_vectors, groups[s:s + batch_size])
-                    out[block_start + s:block_start + s + len(users)] = users.float().cpu().numpy()
+            block: list[int] = []
+            size = 0
+            for u, history in enumerate(recent):
+                if len(history) > CHUNK_BLOCK:
+                    out[u] = self._encode_long_user(history, batch_size, cache, bar)
+                    continue
+                if size + len(history) > CHUNK_BLOCK:
+                    self._encode_block(recent, block, out, batch_size, cache, bar)
+                    block, size = [], 0
+                block.append(u)
+                size += len(history)
+            if block:
+                self._encode_block(recent, block, out, batch_size, cache, bar)
         return out
+
+    def _encode_block(self, histories: list[list[str]], users: list[int], out: np.ndarray, batch_size: int,
+                      cache: ChunkVectorCache | None, bar: tqdm) -> None:
+        where: dict[str, int] = {}
+        groups = [[where.setdefault(t, len(where)) for t in histories[u]] for u in users]
+        vectors = self.chunk_vectors(list(where), batch_size, cache, bar)
+        start = 0
+        while start < len(users):  # pool in calls of at most POOL_BLOCK padded chunk slots
+            end, width = start, 0
+            while end < len(users) and max(width, len(groups[end])) * (end - start + 1) <= max(POOL_BLOCK, width):
+                width = max(width, len(groups[end]))
+                end += 1
+            end = max(end, start + 1)
+            pooled = self.pool_users(vectors, groups[start:end])
+            out[users[start:end]] = pooled.float().cpu().numpy()
+            start = end
+
+    def _encode_long_user(self, history: list[str], batch_size: int, cache: ChunkVectorCache | None,
+                          bar: tqdm) -> np.ndarray:
+        stream = StreamingPool(self.chunk_pooling)
+        for start in range(0, len(history), CHUNK_BLOCK):
+            stream.add(self.chunk_vectors(history[start:start + CHUNK_BLOCK], batch_size, cache, bar))
+        return self.embed_users(stream.result()[None, :])[0].float().cpu().numpy()
 
 
 def default_device() -> torch.device:

@@ -49,3 +49,68 @@ class AttentionPooling(nn.Module):
         weights = self.dropout(torch.softmax(scores, dim=-1)).to(chunks.dtype)  # [u, heads, c]
         values = chunks.view(u, c, self.num_heads, self.head_dim)
         return torch.einsum("uhc,uchd->uhd", weights, values).reshape(u, h)
+
+
+class ResidualAdapter(nn.Module):
+    """``x + W x`` with ``W`` initialised to zero: starts as the identity (the pretrained
+    space) and learns a correction that maps pooled histories towards the statements that
+    describe them (LiT-style: the statement tower stays locked, the user side adapts)."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(hidden_size, hidden_size, bias=True)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.linear(x)
+
+
+class StreamingPool:
+    """Pools one user's chunk vectors block by block in memory bounded by the block size.
+
+    Mean pooling keeps a running sum; attention pooling keeps, per head, the running
+    maximum score, the softmax denominator and the weighted sum (the online-softmax
+    recurrence of Milakov & Gimelshein 2018), so a history of any length gives the same
+    vector as one ``forward`` over all of it (up to float rounding).
+    """
+
+    def __init__(self, pooling: nn.Module) -> None:
+        self.pooling = pooling
+        self.max: torch.Tensor | None = None  # [heads]
+        self.denominator: torch.Tensor | None = None  # [heads]
+        self.total: torch.Tensor | None = None  # [heads, head_dim] or [h]
+        self.count = 0
+
+    def add(self, chunks: torch.Tensor) -> None:
+        """``chunks[c, h]``: the next block of one user's chunk vectors."""
+        chunks = chunks.float()
+        self.count += chunks.shape[0]
+        if isinstance(self.pooling, MeanPooling):
+            block = chunks.sum(0)
+            self.total = block if self.total is None else self.total + block
+            return
+        pool: AttentionPooling = self.pooling  # type: ignore[assignment]
+        c = chunks.shape[0]
+        keys = pool.key(chunks).view(c, pool.num_heads, pool.head_dim)
+        scores = torch.einsum("chd,hd->hc", keys, pool.query.float()) / math.sqrt(pool.head_dim)
+        values = chunks.view(c, pool.num_heads, pool.head_dim)
+        block_max = scores.max(dim=1).values
+        new_max = block_max if self.max is None else torch.maximum(self.max, block_max)
+        weights = torch.exp(scores - new_max[:, None])  # [heads, c]
+        block_total = torch.einsum("hc,chd->hd", weights, values)
+        if self.max is None:
+            self.denominator, self.total = weights.sum(1), block_total
+        else:
+            rescale = torch.exp(self.max - new_max)
+            self.denominator = self.denominator * rescale + weights.sum(1)
+            self.total = self.total * rescale[:, None] + block_total
+        self.max = new_max
+
+    def result(self) -> torch.Tensor:
+        """The pooled ``[h]`` vector (before any adapter or projection)."""
+        if self.total is None:
+            raise ValueError("a user needs at least one chunk")
+        if isinstance(self.pooling, MeanPooling):
+            return self.total / self.count
+        return (self.total / self.denominator[:, None]).reshape(-1)

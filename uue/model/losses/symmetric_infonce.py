@@ -1,14 +1,14 @@
-"""Symmetric InfoNCE with a learnable, clamped temperature and multi-positive masking."""
+"""Symmetric InfoNCE between users and sampled statements (full / partial training modes)."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 
+from uue.model.losses.temperature import LearnedTemperature
 
-class SymmetricInfoNCELoss(nn.Module):
+
+class SymmetricInfoNCELoss(LearnedTemperature):
     """Contrastive loss between B users and M ≥ B statements.
 
     Input format:
@@ -23,24 +23,17 @@ class SymmetricInfoNCELoss(nn.Module):
 
     Loss = mean of two cross-entropies: user → statements (over all M columns, target
     column ``i``) and statement → users (each positive column ``j < B`` over the B users,
-    target user ``j``). Logits are cosine similarities divided by the temperature
-    ``exp(log_temperature)``, clamped to ``[min_temperature, max_temperature]``. The
-    log-temperature is an ``nn.Parameter``: give this module's parameters to the optimizer.
+    target user ``j``). Logits are cosine similarities divided by the learned temperature
+    (see ``LearnedTemperature``: the trainer clamps it after each optimizer step).
+
+    Reference: van den Oord et al., "Representation Learning with Contrastive Predictive
+    Coding" (2018); Radford et al., "CLIP" (2021) for the symmetric form.
+
+    Example::
+
+        loss_fn = SymmetricInfoNCELoss(0.05)
+        loss = loss_fn(users, statements, mask)  # users [B, d], statements [M, d], mask [B, M]
     """
-
-    def __init__(self, temperature: float = 0.05, min_temperature: float = 0.01,
-                 max_temperature: float = 1.0) -> None:
-        super().__init__()
-        if not 0 < min_temperature <= temperature <= max_temperature:
-            raise ValueError(f"need 0 < min_temperature <= temperature <= max_temperature, got "
-                             f"{min_temperature}, {temperature}, {max_temperature}")
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature), dtype=torch.float32))
-        self.min_log = math.log(min_temperature)
-        self.max_log = math.log(max_temperature)
-
-    @property
-    def temperature(self) -> float:
-        return float(self.log_temperature.detach().clamp(self.min_log, self.max_log).exp())
 
     def forward(self, user_embeddings: torch.Tensor, statement_embeddings: torch.Tensor,
                 positive_mask: torch.Tensor) -> torch.Tensor:
@@ -48,8 +41,7 @@ class SymmetricInfoNCELoss(nn.Module):
         if m < b or positive_mask.shape != (b, m):
             raise ValueError(f"expected M >= B statements and a [B, M] mask; got B={b}, M={m}, "
                              f"mask {tuple(positive_mask.shape)}")
-        scale = torch.exp(-self.log_temperature.clamp(self.min_log, self.max_log))
-        logits = (user_embeddings.float() @ statement_embeddings.float().T) * scale  # [B, M]
+        logits = (user_embeddings.float() @ statement_embeddings.float().T) * self.scale()  # [B, M]
         eye = torch.zeros(b, m, dtype=torch.bool, device=logits.device)
         eye[:, :b] = torch.eye(b, dtype=torch.bool, device=logits.device)
         blocked = positive_mask.bool() & ~eye  # other true statements: neither target nor negative

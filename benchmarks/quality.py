@@ -1,0 +1,292 @@
+"""Model quality, the project's yardstick: trained modes beside the untrained encoder, TF-IDF and BM25.
+
+For each dataset: users split train/dev/test (their "split" field, else the stable hash
+of storage.records.split_for); whole statement families held out of training (zero-shot);
+every model evaluated by uue.evaluation.report.run_evaluation on the same test users,
+statement pool and held-out set. Tables go to stdout and to OUT/quality.{json,md}.
+
+    python -m benchmarks.quality --datasets movielens,synthetic,parlspeech --modes locked,partial,full
+    python -m benchmarks.quality --modes full --max-users 200      # a quick end-to-end check
+
+--max-users caps the training users only (the first N of the train split); dev and test
+splits are always complete, so numbers of runs with different caps stay comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DATASET_OPTIONS: dict[str, dict[str, Any]] = {
+    "movielens": {},
+    "synthetic": {"n_users": 1000, "seed": 0},
+    "parlspeech": {"languages": "en"},  # the UK MPs: our encoder is English
+}
+# Statement families (pool categories) held out of training: the zero-shot statements.
+HELD_OUT_FAMILIES: dict[str, Callable[[list[str]], list[str]]] = {
+    "movielens": lambda categories: ["occupation"],
+    "synthetic": lambda categories: sorted(categories)[::5],  # every 5th of the sorted categories (~20%)
+    "parlspeech": lambda categories: ["party_family"],
+}
+# Held-out families with exactly one true statement per user (MovieLens: one occupation each). The data
+# lists no known-false occupations, so for evaluation users with exactly one true statement of the family
+# its other statements are added as known false (negative_statements): otherwise the zero-shot per-statement
+# AUC has no negatives. Applied to the evaluated (test) users only, the same for every model.
+EXCLUSIVE_FAMILIES: dict[str, tuple[str, ...]] = {"movielens": ("occupation",)}
+# user metadata key for neighbour agreement; None = report.choose_attribute on the test users
+ATTRIBUTES: dict[str, str | None] = {"movielens": "occupation", "synthetic": None, "parlspeech": "party"}
+# the demo's cheap settings (uue.jobs.pipeline.DEMO_CONFIG), whole history at inference
+TRAIN_SETTINGS: dict[str, Any] = {"max_chunk_length": 64, "max_statement_length": 24, "train_chunks_per_user": 4,
+                                  "batch_size": 32, "learning_rate": 1e-4, "num_chunks_per_user": 0}
+BASELINES = ("untrained", "tfidf", "bm25")
+SEED = 0
+COLUMNS: list[tuple[str, str]] = [
+    ("zero_shot/roc_auc_per_statement", "zero-shot AUC/stmt"),
+    ("zero_shot/audience_ndcg@10", "zero-shot aud nDCG@10"),
+    ("profile/roc_auc_per_user", "profile AUC"),
+    ("profile/roc_auc_per_user_calibrated", "profile AUC calib"),
+    ("similar/half_recall@1", "half recall@1"),
+    ("similarity/neighbour_agreement@10", "nbr agree@10"),
+    ("retrieval/recall@10", "recall@10 (seen)"),
+    ("train_seconds", "train s"),
+]
+
+logger = logging.getLogger("benchmarks.quality")
+
+
+def seed_all(seed: int = SEED) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_split(name: str, max_users: int | None) -> dict[str, Any]:
+    """Users of ``name`` by split, the pool texts, the held-out families and texts."""
+    from storage.records import split_for
+    from uue.data import load_dataset
+    from uue.data.schema import UserData
+
+    dataset = load_dataset(name, **DATASET_OPTIONS[name])
+    splits: dict[str, list[UserData]] = {"train": [], "dev": [], "test": []}
+    for record in dataset.iter_users():
+        user = UserData.from_dict(record)
+        splits[user.split or split_for(user.user_id)].append(user)
+    n_train_all = len(splits["train"])
+    if max_users is not None:
+        splits["train"] = splits["train"][:max_users]
+    pool = dataset.statement_pool()
+    pool_texts = list(dict.fromkeys(p["text"] for p in pool))
+    families = HELD_OUT_FAMILIES[name](sorted({p["category"] for p in pool}))
+    held = {p["text"] for p in pool if p["category"] in families}
+    n_added = 0
+    for family in EXCLUSIVE_FAMILIES.get(name, ()):
+        texts = [p["text"] for p in pool if p["category"] == family]
+        for user in splits["test"]:
+            true = [t for t in texts if t in user.statements]
+            if len(true) == 1:
+                extra = [t for t in texts if t != true[0] and t not in user.negative_statements]
+                user.negative_statements = [*user.negative_statements, *extra]
+                n_added += len(extra)
+    return {"n_implied_negatives": n_added,"splits": splits, "pool": pool_texts, "families": families, "held": held, "n_train_all": n_train_all}
+
+
+def build_untrained() -> Any:
+    from uue.evaluation.baselines import build_base_embedder
+
+    fields = {k: TRAIN_SETTINGS[k] for k in ("max_chunk_length", "max_statement_length", "num_chunks_per_user")}
+    return build_base_embedder(None, **fields)
+
+
+def train_model(mode: str, epochs: int, train_users: list, dev_users: list, pool: list[str], held: set[str]
+                ) -> tuple[Any, float]:
+    from uue.model.config import ModelConfig
+    from uue.training.trainer import UniversalUserEmbeddingTrainer
+
+    cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **TRAIN_SETTINGS)
+    with tempfile.TemporaryDirectory(prefix=f"uue-quality-{mode}-") as tmp:
+        started = time.perf_counter()
+        trainer = UniversalUserEmbeddingTrainer(cfg, train_users, dev_users, pool, output_dir=tmp, held_out=held,
+                                                show_progress=False)
+        trainer.train()
+        seconds = time.perf_counter() - started
+    model = trainer.model
+    model.eval()
+    return model, seconds
+
+
+def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None) -> dict[str, Any]:
+    from uue.evaluation.report import choose_attribute, make_baseline, run_evaluation
+
+    data = load_split(name, max_users)
+    splits, pool, held = data["splits"], data["pool"], data["held"]
+    test = splits["test"]
+    attribute = ATTRIBUTES[name] or choose_attribute(test)
+    info = {"options": DATASET_OPTIONS[name], "held_out_families": data["families"], "n_held_out": len(held),
+            "attribute": attribute, "n_pool": len(pool), "n_train": len(splits["train"]),
+            "n_train_available": data["n_train_all"], "n_dev": len(splits["dev"]), "n_test": len(test),
+            "exclusive_families": list(EXCLUSIVE_FAMILIES.get(name, ())),
+            "n_implied_negatives": data["n_implied_negatives"]}
+    print(f"\n== {name}: {info['n_train']} train (of {info['n_train_available']}) / {info['n_dev']} dev / "
+          f"{info['n_test']} test users; pool {len(pool)}; held-out families {data['families']} "
+          f"({len(held)} statements); attribute {attribute!r}"
+          + (f"; {data['n_implied_negatives']} known-false statements implied by the one-per-user families "
+             f"{info['exclusive_families']}" if info["exclusive_families"] else ""), flush=True)
+
+    def build(model_name: str) -> tuple[Any, float | None]:
+        seed_all()
+        if model_name == "untrained":
+            return build_untrained(), None
+        if model_name in ("tfidf", "bm25"):
+            return make_baseline(model_name, test, pool), None
+        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held)
+
+    results: dict[str, dict[str, Any]] = {}
+    for model_name in [*BASELINES, *modes]:
+        started = time.perf_counter()
+        try:
+            embedder, train_seconds = build(model_name)
+            seed_all()
+            metrics: dict[str, Any] = dict(run_evaluation(embedder, test, pool, held, attribute=attribute).metrics)
+            if train_seconds is not None:
+                metrics["train_seconds"] = train_seconds
+        except Exception as exc:  # one failing model (e.g. a mode still in the works) is an error row
+            logger.debug("%s / %s failed", name, model_name, exc_info=True)
+            metrics = {"error": f"{type(exc).__name__}: {exc}",
+                       "traceback": traceback.format_exc(limit=-3)}
+        metrics["total_seconds"] = time.perf_counter() - started
+        results[model_name] = metrics
+        status = metrics.get("error") or ", ".join(
+            f"{label} {_fmt(metrics.get(key))}" for key, label in COLUMNS[:5])
+        print(f"  {model_name:<10} {metrics['total_seconds']:6.1f}s  {status}", flush=True)
+    return {**info, "results": results}
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def dataset_table(name: str, info: dict[str, Any], epochs: int) -> str:
+    results = info["results"]
+    chance = next((r["similarity/neighbour_agreement_chance@10"] for r in results.values()
+                   if "similarity/neighbour_agreement_chance@10" in r), math.nan)
+    header = ["model"] + [f"{label} (chance {_fmt(chance)})" if key == "similarity/neighbour_agreement@10" else label
+                          for key, label in COLUMNS]
+    lines = [f"**{name}** — {info['n_test']} test users, {info['n_train']} train users, pool of {info['n_pool']} "
+             f"statements; held out (zero-shot): {', '.join(info['held_out_families'])} "
+             f"({info['n_held_out']} statements); neighbour attribute {info['attribute']!r}; {epochs} epoch(s)"
+             + (f"; the other statements of the one-per-user families {', '.join(info['exclusive_families'])} "
+                f"count as known false for test users" if info.get("exclusive_families") else ""), "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model_name, m in results.items():
+        if "error" in m:
+            cells = [f"error: {m['error'][:100]}"] + [""] * (len(COLUMNS) - 1)
+        else:
+            cells = [_fmt(m.get(key)) for key, _ in COLUMNS]
+        lines.append("| " + " | ".join([model_name, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def verdict(name: str, info: dict[str, Any], mode: str) -> list[str]:
+    """Does the default trained mode beat both the untrained encoder and TF-IDF on the headline metrics?"""
+    results = info["results"]
+    trained = results.get(mode, {})
+    if "error" in trained or not trained:
+        return [f"{name}: {mode} has no result ({trained.get('error', 'not run')})"]
+
+    def profile(m: dict[str, Any], calibrated_only: bool) -> float:
+        values = [m.get("profile/roc_auc_per_user_calibrated", math.nan)]
+        if not calibrated_only:
+            values.append(m.get("profile/roc_auc_per_user", math.nan))
+        finite = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+        return max(finite) if finite else math.nan
+
+    checks = [("zero-shot AUC/statement", lambda m, t: m.get("zero_shot/roc_auc_per_statement", math.nan)),
+              ("profile AUC (trained calibrated; baselines best of raw/calibrated)", lambda m, t: profile(m, t)),
+              ("similar half_recall@1", lambda m, t: m.get("similar/half_recall@1", math.nan))]
+    lines = []
+    for label, get in checks:
+        mine = get(trained, True)
+        others = {b: get(results[b], False) for b in ("untrained", "tfidf")
+                  if b in results and "error" not in results[b]}
+        beats = bool(others) and all(math.isfinite(mine) and (not math.isfinite(v) or mine > v)
+                                     for v in others.values())
+        versus = ", ".join(f"{b} {_fmt(v)}" for b, v in others.items())
+        lines.append(f"{name}: {mode} beats untrained and tfidf on {label}: {'YES' if beats else 'no'} "
+                     f"({_fmt(mine)} vs {versus})")
+    return lines
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="movielens,synthetic,parlspeech",
+                        help="comma-separated, of: " + ", ".join(DATASET_OPTIONS))
+    parser.add_argument("--modes", default="locked,partial,full",
+                        help="comma-separated training modes; the first is the default judged against the baselines")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-users", type=int, default=None, help="cap on training users per dataset")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [d for d in datasets if d not in DATASET_OPTIONS]
+    if unknown or not modes:
+        parser.error(f"unknown dataset(s) {unknown}" if unknown else "--modes needs at least one mode")
+
+    from benchmarks._common import machine
+
+    command = "python -m benchmarks.quality " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    date = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    out: dict[str, Any] = {}
+    for name in datasets:
+        out[name] = run_dataset(name, modes, args.epochs, args.max_users)
+
+    tables = [dataset_table(name, info, args.epochs) for name, info in out.items()]
+    verdicts = [line for name, info in out.items() for line in verdict(name, info, modes[0])]
+    text = "\n\n".join(tables) + "\n\n" + "\n".join(f"- {v}" for v in verdicts)
+    print("\n" + text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    host = {**machine(), "platform": platform.platform()}
+    data = {"command": command, "date": date, "machine": host, "seed": SEED, "epochs": args.epochs,
+            "modes": modes, "max_users": args.max_users, "train_settings": TRAIN_SETTINGS, "datasets": out}
+    (args.out / "quality.json").write_text(json.dumps(_safe(data), indent=2, sort_keys=True) + "\n")
+    md = (f"# Model quality\n\n`{command}`\n\n{date}; {host['platform']}, {host['cpus']} CPUs, "
+          f"Python {host['python']}\n\n{text}\n")
+    (args.out / "quality.md").write_text(md)
+    print(f"\nwrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Chunk vectors cached per token encoder, keyed by the chunk's content.
+
+A user's vector is pooled from all their chunk vectors; the chunk vectors depend only on
+the token encoder (backbone weights, token pooling, ``max_chunk_length``) and the text.
+So they are cached under the encoder's fingerprint: an index build embeds only chunks
+it has not seen and re-pools the users they belong to (a user with one new post costs
+one chunk, not their history). With a locked backbone the base encoder and every model
+trained from it share one cache.
+
+The cache is a SQLite file (``chunks-<fingerprint>.sqlite``): keys are blake2b digests
+of the chunk text, values raw float32 bytes; SQL with bound parameters only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+BATCH = 900  # keys per SELECT ... IN (...), under SQLite's bound-parameter limit
+
+
+def chunk_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class ChunkVectorCache:
+    """``get`` / ``put`` chunk vectors of one encoder; ``path=None`` keeps them in memory."""
+
+    def __init__(self, path: str | Path | None, dim: int) -> None:
+        self.path = Path(path) if path is not None else None
+        self.dim = int(dim)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(self.dim),))
+            self._db.commit()
+        elif int(row[0]) != self.dim:
+            raise ValueError(f"chunk cache {self.path} holds {row[0]}-d vectors, not {self.dim}-d: delete it")
+
+    @classmethod
+    def for_encoder(cls, directory: str | Path, fingerprint: str, dim: int) -> ChunkVectorCache:
+        return cls(Path(directory) / f"chunks-{fingerprint[:24]}.sqlite", dim)
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        out: dict[bytes, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), BATCH):
+            part = unique[start:start + BATCH]
+            marks = ",".join("?" * len(part))
+            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
+                out[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(keys), self.dim):
+            raise ValueError(f"expected {len(keys)} x {self.dim} vectors, got {vectors.shape}")
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                 ((k, v.tobytes()) for k, v in zip(keys, vectors)))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,61 @@
+"""Training from a workspace's store: load the splits, train, register the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from storage.errors import UUEError
+from uue.data.schema import UserData
+from uue.model.chunk_cache import ChunkVectorCache
+from uue.model.config import ModelConfig
+from uue.model.dual_encoder import UniversalUserEmbeddingModel
+from uue.training.checkpoint import read_checkpoint, weights_checksum
+from uue.training.trainer import UniversalUserEmbeddingTrainer
+
+
+def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *, resume_from: str | Path | None = None,
+                     max_users: int | None = None, show_progress: bool = True,
+                     cache_dir: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """Train on the store's train split (dev split for model selection) and register the model.
+
+    The pool is the store's non-held-out statements; held-out ones are dropped from the
+    users' positives. In locked mode the chunk vectors go through the chunk-vector cache
+    in ``cache_dir`` (the workspace's), which the index build then reads: the history of a
+    user is embedded once for training and serving. Returns the model directory and the
+    final metrics.
+    """
+    if store.count_users(split="train") == 0:
+        raise UUEError("no training users in the store: run `uue ingest USERS.jsonl` first")
+    limit = max_users if max_users and max_users > 0 else None
+    if resume_from is not None:
+        saved = read_checkpoint(resume_from).run
+        if "max_users" in saved:
+            if max_users is None:
+                limit = saved["max_users"]
+            elif limit != saved["max_users"]:
+                raise UUEError(f"cannot resume {resume_from} exactly: it was trained with max_users "
+                               f"{saved['max_users']}, not {limit} (leave --max-users out on resume)")
+
+    def load(split: str) -> list[UserData]:
+        users = []
+        for _, record in store.iter_users(split=split):
+            users.append(UserData.from_record(record))
+            if limit is not None and len(users) >= limit:
+                break
+        return users
+
+    pool = [text for _, text in store.statements(held_out=False)]
+    held_out = {text for _, text in store.statements(held_out=True)}
+    model = UniversalUserEmbeddingModel.from_config(config)
+    cache = None
+    if cache_dir is not None and config.training_mode == "locked":
+        cache = ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
+    trainer = UniversalUserEmbeddingTrainer(config, load("train"), load("dev"), pool, output_dir=output_dir,
+                                            held_out=held_out, show_progress=show_progress, model=model,
+                                            run_info={"max_users": limit}, chunk_cache=cache)
+    metrics = trainer.train(resume_from=resume_from)
+    path = Path(output_dir).resolve()
+    store.register_model(str(path), config.base_model_name, trainer.model.embedding_dim, metrics,
+                         checksum=weights_checksum(path))
+    return path, metrics
