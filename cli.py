@@ -310,7 +310,7 @@ def _build(ctx: click.Context, factory: str | None, statement_factory: str | Non
     ws = workspace(ctx)
     with ws.open_store() as store:
         result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
-                               full=full, progress=not as_json)
+                               full=full, progress=not as_json, cache_dir=ws.cache_dir)
     if as_json:
         from dataclasses import asdict
 
@@ -427,11 +427,19 @@ def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], si
 @k_option
 @click.option("--statement", "statements", multiple=True, metavar="TEXT",
               help="Also score this free-text statement for the user. Repeatable.")
+@click.option("--raw", is_flag=True, help="Raw cosine scores instead of calibrated ones.")
 @json_option
 @click.pass_context
-def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], as_json: bool) -> None:
-    """The pool statements that describe USER_ID best (plus any --statement)."""
-    result = _searcher(ctx).profile(user_id, k, statements)
+def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], raw: bool, as_json: bool) -> None:
+    """The pool statements that describe USER_ID best (plus any --statement).
+
+    Scores are calibrated per statement: standard deviations above the typical user
+    (+2.0 = the statement fits this user two standard deviations better than it fits
+    users in general). --raw prints cosine similarities instead.
+
+    Example: uue profile u42 -k 5 --statement "works night shifts"
+    """
+    result = _searcher(ctx).profile(user_id, k, statements, calibrated=not raw)
     if as_json:
         print_json(result.to_json())
         return
@@ -473,10 +481,13 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
 
 @main.command()
 @click.option("--max-users", type=int, default=None, help="Use only this many users (a quicker look).")
-@click.option("--epochs", type=int, default=2, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=int, default=None, help="Training epochs (default: the training mode's, 10 locked).")
 @click.pass_context
-def demo(ctx: click.Context, max_users: int | None, epochs: int) -> None:
-    """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate."""
+def demo(ctx: click.Context, max_users: int | None, epochs: int | None) -> None:
+    """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate.
+
+    Example: uue --home /tmp/uue-demo demo --max-users 200
+    """
     from uue.jobs.pipeline import run_demo
 
     run_demo(workspace(ctx), max_users=max_users, epochs=epochs, say=click.echo)

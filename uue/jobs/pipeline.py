@@ -23,10 +23,10 @@ from uue.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-# A short run that fits the demo's 10-minute budget on 2 CPU cores: epochs of
-# 4 sampled chunks of <= 64 tokens per user; users are embedded from their 8 latest chunks.
-DEMO_CONFIG = ModelConfig(num_epochs=1, max_chunk_length=64, max_statement_length=24, train_chunks_per_user=4,
-                          num_chunks_per_user=8, batch_size=32, learning_rate=1e-4, num_negative_samples=4)
+# The default model (locked statement tower, whole histories, user-user term): the chunk
+# vectors are embedded once into the workspace's cache, training then runs on them, and the
+# index build re-pools users from the same cache.
+DEMO_CONFIG = ModelConfig()
 
 
 def _say(_: str) -> None:
@@ -93,7 +93,8 @@ def _dataset(max_users: int | None, say: Callable[[str], None]):
         return load_dataset("synthetic", n_users=max_users or 1000, seed=0)
 
 
-def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, say: Callable[[str], None] = _say,
+def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int | None = None,
+             say: Callable[[str], None] = _say,
              show_progress: bool = True) -> dict[str, Any]:
     """Ingest a real dataset, train briefly, build the indexes, query, evaluate."""
     from uue.data import write_jsonl
@@ -113,13 +114,20 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
         f"{stats['statements']} statements ({stats['held_out_statements']} held out for zero-shot), "
         f"{counts['labels']} labels")
 
-    config = replace(DEMO_CONFIG, num_epochs=epochs)
+    config = replace(DEMO_CONFIG, num_epochs=epochs).resolved()
     model_dir = ws.models_dir / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    say(f"training {config.base_model_name} for {epochs} epoch(s) on the train split ...")
-    model_dir, train_metrics = train_from_store(store, config, model_dir, show_progress=show_progress)
-    say(f"model saved to {model_dir}; dev recall@10 {train_metrics.get('dev_recall@10', float('nan')):.3f}")
+    say(f"training {config.base_model_name} ({config.training_mode} mode) for {config.num_epochs} epoch(s) "
+        "on the train split ...")
+    model_dir, train_metrics = train_from_store(store, config, model_dir, show_progress=show_progress,
+                                                cache_dir=ws.cache_dir)
+    say(f"model saved to {model_dir}; best epoch {train_metrics['best_epoch']}: dev selection "
+        f"{train_metrics.get('dev_selection', float('nan')):.3f} (untrained "
+        f"{train_metrics.get('untrained_dev_selection', float('nan')):.3f})")
+    if not train_metrics.get("improved", True):
+        say("warning: training did not improve on the untrained encoder on the dev users; the model kept is "
+            "the untrained starting point")
 
-    built = build_indexes(store, ws.indexes_dir, progress=show_progress)
+    built = build_indexes(store, ws.indexes_dir, progress=show_progress, cache_dir=ws.cache_dir)
     say(f"indexes built: {built.counts['users']} users, {built.counts['statements']} statements "
         f"({built.seconds:.0f}s)")
 
@@ -143,8 +151,9 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int = 2, sa
     report_dir = ws.reports_dir / model_dir.name
     results = evaluate_from_store(store, report_dir, show_progress=show_progress)
     say(f"\nevaluation on the test split (report: {report_dir / 'report.md'})")
-    keys = ("retrieval/recall@10", "retrieval/mrr@10", "retrieval/ndcg@10", "zero_shot/roc_auc",
-            "zero_shot/roc_auc_per_statement", "audience/ndcg@10", "similarity/neighbour_agreement@10")
+    keys = ("retrieval/recall@10", "retrieval/ndcg@10", "zero_shot/roc_auc_per_statement",
+            "zero_shot/audience_ndcg@10", "profile/roc_auc_per_user", "profile/roc_auc_per_user_calibrated",
+            "similar/half_recall@1", "similarity/neighbour_agreement@10", "similarity/neighbour_agreement_chance@10")
     say(f"  {'metric':<36}" + "".join(f"{name:>10}" for name in results))
     for key in keys:
         say(f"  {key:<36}" + "".join(f"{results[name].get(key, float('nan')):>10.3f}" for name in results))

@@ -46,6 +46,14 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "anchor_weight": (_FLOAT, 0, None, True, True),
 }
 TRAINING_MODES = ("locked", "partial", "full")
+# what a field left at None means, per training mode: the locked user tower is small and
+# cheap to train (more epochs, a larger step); partial / full tune a transformer
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "locked": {"learning_rate": 1e-3, "num_epochs": 10},
+    "partial": {"learning_rate": 5e-5, "num_epochs": 3},
+    "full": {"learning_rate": 5e-5, "num_epochs": 3},
+}
+OPTIONAL_FIELDS = ("embedding_dim", "learning_rate", "num_epochs")  # None = follow the model / the mode
 
 
 def _range_text(low: float | None, high: float | None, low_in: bool, high_in: bool) -> str:
@@ -83,9 +91,9 @@ class ModelConfig:
     max_chunk_length: int = 128
     max_statement_length: int = 32
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float | None = None  # None = by training_mode (MODE_DEFAULTS)
     temperature: float = 0.05  # initial value of the learned temperature
-    num_epochs: int = 3
+    num_epochs: int | None = None  # None = by training_mode (MODE_DEFAULTS)
     num_chunks_per_user: int = 0  # at inference: the most recent N chunks; 0 = the whole history
     train_chunks_per_user: int = 8  # chunks sampled per user per step (full / partial; locked mode reads up to 32x)
     num_negative_samples: int = 4
@@ -113,8 +121,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         """Check every field's type and range; a bad one raises ``ConfigError`` naming it."""
         for name, spec in _RANGES.items():
-            if name == "embedding_dim" and self.embedding_dim is None:
-                continue  # resolved to the backbone width by the model
+            if name in OPTIONAL_FIELDS and getattr(self, name) is None:
+                continue  # resolved later: embedding_dim by the model, the others by resolved()
             setattr(self, name, _check_number(name, getattr(self, name), spec))
         if self.max_temperature < self.min_temperature:
             raise ConfigError(f"ModelConfig.max_temperature ({self.max_temperature}) must be >= "
@@ -142,6 +150,11 @@ class ModelConfig:
         if not isinstance(self.extra.get("sampler_options", {}), dict):
             raise ConfigError("ModelConfig.extra.sampler_options must be a JSON object of sampler options, "
                               f"got {self.extra['sampler_options']!r}")
+
+    def resolved(self) -> ModelConfig:
+        """This config with the fields left at None filled in for its training mode."""
+        defaults = MODE_DEFAULTS[self.training_mode]
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

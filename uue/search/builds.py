@@ -4,7 +4,10 @@ A build writes NEW files (never overwrites the serving ones) and switches the ac
 pointer of both indexes in one database transaction at the very end, so a query that
 runs meanwhile is answered by the old version and a build that fails or is killed
 leaves the old version serving. Unchanged users (same content hash, same model) reuse
-their stored vectors unless ``full=True``.
+their stored vectors unless ``full=True``; a changed or new user is pooled from their
+whole history, whose chunk vectors come from the chunk-vector cache (``cache_dir``):
+only chunks never seen by this token encoder are embedded. The statement build also
+stores each statement's score statistics over users (``uue.search.calibration``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from index.builds import activate_builds, active_build, prune_builds, record_bui
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
+from uue.data.schema import history_texts
+from uue.search.calibration import save_stats, statement_stats, user_sample
 from uue.search.vectors import VectorSet
 
 logger = logging.getLogger(__name__)
@@ -81,10 +86,11 @@ def _reuse(old: VectorSet | None, ids: np.ndarray, hashes: np.ndarray, dim: int)
 
 
 class _LazyModel:
-    """Loads the active model only when something actually needs embedding."""
+    """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
 
-    def __init__(self, path: str, model=None, checksum: str | None = None) -> None:
-        self.path, self._model, self.checksum = path, model, checksum
+    def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None) -> None:
+        self.path, self._model, self.checksum, self.cache_dir = path, model, checksum, cache_dir
+        self._cache = None
 
     def get(self):
         if self._model is None:
@@ -95,6 +101,21 @@ class _LazyModel:
             self._model.eval()
         return self._model
 
+    def cache(self):
+        if self._cache is None and self.cache_dir is not None and hasattr(self.get(), "encoder_fingerprint"):
+            from uue.model.chunk_cache import ChunkVectorCache
+
+            model = self.get()
+            self._cache = ChunkVectorCache.for_encoder(self.cache_dir, model.encoder_fingerprint(),
+                                                       model.encoder.hidden_size)
+        return self._cache
+
+    def encode_users(self, histories: list[list[str]]) -> np.ndarray:
+        cache = self.cache()
+        if cache is None:
+            return self.get().encode_users(histories)
+        return self.get().encode_users(histories, cache=cache)
+
 
 def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarray, progress: bool) -> None:
     bar = tqdm(total=len(pks), desc="embed users", unit=" users", disable=not progress)
@@ -102,14 +123,14 @@ def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarr
     batch_rows, batch_texts = [], []
 
     def flush() -> None:
-        out[batch_rows] = model.get().encode_users(batch_texts)
+        out[batch_rows] = model.encode_users(batch_texts)
         bar.update(len(batch_rows))
         batch_rows.clear()
         batch_texts.clear()
 
     for pk, record in store.iter_users(pks=pks.tolist()):
         batch_rows.append(position[pk])
-        batch_texts.append([c["text"] for c in record["chunks"]])
+        batch_texts.append(history_texts(record["chunks"]))
         if len(batch_rows) >= USER_BATCH:
             flush()
     if batch_rows:
@@ -118,7 +139,7 @@ def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarr
 
 
 def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
-           store: Store, written: list[Path]) -> int:
+           store: Store, written: list[Path], calibration_sample: np.ndarray | None = None) -> int:
     stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     index = create_index(factory, dim)
     if not index.is_trained:
@@ -129,17 +150,23 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
     written.extend([path, Path(f"{path}.json"), *VectorSet.files(stem)])
     checksum = index.save(path)
     vectors.save(stem)
+    if calibration_sample is not None:
+        save_stats(stem, statement_stats(vectors.vectors, calibration_sample))
     return record_build(store, model_id=model_id, kind=kind, factory=factory, dim=dim, count=len(vectors),
                         path=str(path), checksum=checksum)
 
 
 def build_indexes(store: Store, directory: Path, *, factory: str | None = None, statement_factory: str | None = None,
-                  full: bool = False, progress: bool = True, model=None) -> BuildResult:
-    """Embed what changed with the active model, write both indexes, switch atomically."""
+                  full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None) -> BuildResult:
+    """Embed what changed with the active model, write both indexes, switch atomically.
+
+    ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``).
+    """
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
-    lazy = _LazyModel(model_row.path, model, model_row.checksum)
+    lazy = _LazyModel(model_row.path, model, model_row.checksum,
+                      cache_dir if cache_dir is not None else Path(directory).parent / "cache")
     directory.mkdir(parents=True, exist_ok=True)
     if store.count_users() == 0:
         raise UUEError("no users stored: run `uue ingest USERS.jsonl` first")
@@ -155,6 +182,7 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
     written: list[Path] = []
     try:
         new_ids = {}
+        vectors_of: dict[str, np.ndarray] = {}
         for kind in KINDS:
             previous, old = _previous(store, kind, model_row.id, full)
             chosen = (factory if kind == "users" else statement_factory) or (previous.factory if previous else None)
@@ -174,8 +202,10 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
             result.counts[kind] = len(ids)
             result.embedded[kind] = int(todo.sum())
             result.reused[kind] = int(len(ids) - todo.sum())
+            sample = user_sample(vectors_of["users"]) if kind == "statements" else None
+            vectors_of[kind] = vectors
             new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
-                                   model_row.id, store, written)
+                                   model_row.id, store, written, calibration_sample=sample)
         activate_builds(store, [new_ids[k] for k in KINDS])
         result.build_ids = new_ids
     except BaseException:

@@ -3,7 +3,11 @@
 - ``audience(text)``: statement → the users it describes best;
 - ``similar(user_id)``: user → the nearest other users (never the user itself);
 - ``profile(user_id)``: user → the pool statements that describe them best, plus a
-  score for any free-text statement (open vocabulary, no retraining).
+  score for any free-text statement (open vocabulary, no retraining). Scores are
+  calibrated per statement (``uue.search.calibration``): standard deviations above the
+  typical user, so common statements do not crowd out the telling ones; ``calibrated=False``
+  gives raw cosines. The whole pool is scored exactly (one matrix-vector product over
+  the stored statement vectors).
 
 Filters are resolved in SQL to an id set that is applied inside the FAISS search. A
 ``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
@@ -31,6 +35,7 @@ from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
 from uue.search.builds import build_stem
+from uue.search.calibration import calibrate, load_stats, statement_stats, user_sample
 from uue.search.vectors import VectorSet
 
 logger = logging.getLogger(__name__)
@@ -79,6 +84,7 @@ class _Loaded:
     build: IndexBuild
     index: VectorIndex
     vectors: VectorSet
+    calibration: np.ndarray | None = None  # statements: [n, 2] mean, std over users
 
 
 def check_k(k: int) -> int:
@@ -131,7 +137,8 @@ class Searcher:
         index = load_index(build.path, mmap=self.mmap, checksum=build.checksum if check else None)
         if check and key is not None:
             _VERIFIED.add(key)
-        loaded = _Loaded(build, index, VectorSet.load(build_stem(build)))
+        loaded = _Loaded(build, index, VectorSet.load(build_stem(build)),
+                         load_stats(build_stem(build)) if kind == "statements" else None)
         if loaded.index.dim != build.dim:
             raise QueryError(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
                              "run `uue index rebuild`")
@@ -208,17 +215,27 @@ class Searcher:
         return self._search_users(query, k, allowed, pk, params)
 
     def profile(self, user_id: str, k: int = 10, statements: Sequence[str] = (),
-                params: dict | None = None) -> Profile:
-        """The ``k`` pool statements that describe ``user_id`` best, and scores for ``statements``."""
+                params: dict | None = None, calibrated: bool = True) -> Profile:
+        """The ``k`` pool statements that describe ``user_id`` best, and scores for ``statements``.
+
+        ``params`` is accepted for symmetry with the other queries; the pool is scored exactly.
+        """
         check_k(k)
         _, query = self.user_vector(user_id)
         pool = self._active("statements")
-        scores, ids = pool.index.search(query[None, :], min(k, max(pool.index.count, 1)), params=params)
-        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-        texts = self.store.statement_texts([i for i, _ in pairs])
-        top = [StatementHit(texts[i], s) for i, s in pairs if i in texts]
+        stats = pool.calibration if calibrated else None
+        raw = np.asarray(pool.vectors.vectors, dtype=np.float32) @ query
+        scores = calibrate(raw, stats) if stats is not None else raw
+        top_rows = np.argsort(-scores, kind="stable")[:k]
+        ids = pool.vectors.ids[top_rows]
+        texts = self.store.statement_texts([int(i) for i in ids])
+        top = [StatementHit(texts[int(i)], float(scores[r])) for i, r in zip(ids, top_rows) if int(i) in texts]
         scored = []
         if statements:
             vectors = self.statement_vectors(statements)
-            scored = [StatementHit(t.strip(), float(v @ query)) for t, v in zip(statements, vectors)]
+            values = vectors @ query
+            if stats is not None:
+                sample = user_sample(self._active("users").vectors.vectors)
+                values = calibrate(values, statement_stats(vectors, sample))
+            scored = [StatementHit(t.strip(), float(v)) for t, v in zip(statements, values)]
         return Profile(user_id, top, scored)

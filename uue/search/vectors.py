@@ -81,4 +81,5 @@ class VectorSet:
 
     @staticmethod
     def files(stem: Path) -> list[Path]:
-        return [Path(f"{stem}.{part}.npy") for part in PARTS]
+        """Every file a build may keep next to its index (the statement build's calibration too)."""
+        return [Path(f"{stem}.{part}.npy") for part in (*PARTS, "calibration")]

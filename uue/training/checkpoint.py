@@ -17,7 +17,7 @@ import torch
 
 from index.files import sha256_file
 from storage.errors import UUEError
-from uue.model.config import ConfigError, ModelConfig, config_from_sources
+from uue.model.config import OPTIONAL_FIELDS, ConfigError, ModelConfig, config_from_sources
 from uue.model.dual_encoder import CONFIG_FILE, WEIGHTS_FILE
 
 STATE_FILE = "training_state.pt"
@@ -68,7 +68,8 @@ def config_conflicts(saved: ModelConfig, wanted: ModelConfig) -> list[str]:
     out = []
     for f in dataclasses.fields(ModelConfig):
         a, b = getattr(saved, f.name), getattr(wanted, f.name)
-        if f.name in RESUMABLE or a == b or (f.name in ("pooling", "query_instruction") and b is None):
+        if f.name in RESUMABLE or a == b or (f.name in ("pooling", "query_instruction", *OPTIONAL_FIELDS)
+                                              and b is None):
             continue
         out.append(f"{f.name} is {json.dumps(a)} in the checkpoint, not {json.dumps(b)}")
     return out

@@ -29,6 +29,7 @@ run was started with (``max_users``) and a fingerprint of its training data.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -78,6 +79,7 @@ class UniversalUserEmbeddingTrainer:
                  model: UniversalUserEmbeddingModel | None = None, device: str | torch.device | None = None,
                  show_progress: bool = True, run_info: dict[str, Any] | None = None,
                  chunk_cache: ChunkVectorCache | None = None) -> None:
+        config = config.resolved()
         self.config = config
         #: JSON-safe facts about how the run was started, kept in checkpoints (e.g. ``max_users``)
         self.run_info = dict(run_info or {})
@@ -112,6 +114,8 @@ class UniversalUserEmbeddingTrainer:
         self.rng = np.random.default_rng(config.seed)
         self.device = torch.device(device) if device is not None else default_device()
         self.model = (model or UniversalUserEmbeddingModel.from_config(config)).to(self.device)
+        self.model.config = dataclasses.replace(self.model.config, learning_rate=config.learning_rate,
+                                                num_epochs=config.num_epochs)
         freeze_for_mode(self.model, config.training_mode, config.partial_layers)
         locked = config.training_mode == "locked"
         # the sampler serves partial / full modes; built in every mode so a bad name fails the same way
