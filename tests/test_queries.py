@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -258,3 +259,28 @@ def test_filter_cache_is_invalidated_by_ingest(served, tmp_path):
     store.ingest_file(path)
     again = searcher.allowed_ids(de)
     assert len(again) == len(first) + 1
+
+
+def test_profile_scores_are_calibrated_per_statement(served):
+    store, home, model, _ = served
+    searcher = Searcher(store, model=model)
+    users = searcher._active("users").vectors
+    statements = searcher._active("statements").vectors
+    stats = searcher._active("statements").calibration
+    assert stats is not None and stats.shape == (3, 2)
+    scores = users.vectors @ statements.vectors.T  # 18 users < the calibration sample: every user
+    np.testing.assert_allclose(stats[:, 0], scores.mean(0), atol=1e-5)
+    np.testing.assert_allclose(stats[:, 1], scores.std(0), atol=1e-5)
+    _, query = searcher.user_vector("baking-2")
+    expected = (statements.vectors @ query - stats[:, 0]) / stats[:, 1]
+    profile = searcher.profile("baking-2", k=3, statements=["enjoys chess"])
+    texts = store.statement_texts(statements.ids.tolist())
+    assert [(h.statement, round(h.score, 4)) for h in profile.top] == \
+        sorted(((texts[int(i)], round(float(e), 4)) for i, e in zip(statements.ids, expected)), key=lambda x: -x[1])
+    chess = texts[int(statements.ids[[texts[int(i)] for i in statements.ids].index("enjoys chess")])]
+    assert profile.scored[0].score == pytest.approx(next(h.score for h in profile.top if h.statement == chess),
+                                                    abs=1e-4)  # free text: calibrated on the same users
+    raw = searcher.profile("baking-2", k=3, calibrated=False)
+    assert sorted(h.score for h in raw.top) == pytest.approx(sorted((statements.vectors @ query).tolist()), abs=1e-5)
+    printed = cli(home, "profile", "baking-2", "-k", "3", "--raw", "--json")
+    assert [h["score"] for h in json.loads(printed.output)] == pytest.approx([h.score for h in raw.top], abs=1e-5)

@@ -62,15 +62,21 @@ def statement_auc(scores: np.ndarray, positives: Sequence[set[int]]) -> float | 
 
 
 def dev_metrics(model, histories: Sequence[Sequence[str]], positives: Sequence[set[int]], dev_pool: Sequence[str],
-                cache: ChunkVectorCache | None = None) -> dict[str, float]:
-    """The dev metrics of ``model`` (see the module docstring); {} without dev users."""
+                cache: ChunkVectorCache | None = None, statement_vectors: np.ndarray | None = None
+                ) -> dict[str, float]:
+    """The dev metrics of ``model`` (see the module docstring); {} without dev users.
+
+    ``statement_vectors``: the dev pool's vectors when they cannot change (a locked
+    statement tower), so each epoch's evaluation only re-pools users."""
     if not histories:
         return {}
     out: dict[str, float] = {}
     labelled = [i for i, p in enumerate(positives) if p]
     users = model.encode_users([list(h) for h in histories], cache=cache)
     if labelled and dev_pool:
-        scores = users @ model.encode_statements(list(dev_pool)).T
+        if statement_vectors is None:
+            statement_vectors = model.encode_statements(list(dev_pool))
+        scores = users @ statement_vectors.T
         out[f"dev_recall@{RECALL_K}"] = recall_at_k(scores[labelled], [positives[i] for i in labelled], RECALL_K)
         auc = statement_auc(scores, positives)
         if auc is not None:

@@ -134,6 +134,7 @@ class UniversalUserEmbeddingTrainer:
         self.best_metric = -math.inf
         self.best_epoch = 0
         self._best_state: dict[str, torch.Tensor] | None = None
+        self._dev_statements: np.ndarray | None = None  # locked mode: fixed, encoded once
 
     @property
     def loss_fn(self) -> torch.nn.Module:
@@ -209,9 +210,13 @@ class UniversalUserEmbeddingTrainer:
         """Dev metrics (``uue.training.selection``): seen-statement Recall@10, per-statement
         AUC, half-history Recall@1 and their mean ``dev_selection``; {} without dev users."""
         was_training = self.model.training
+        locked = isinstance(self.steps, LockedSteps)
+        if locked and self._dev_statements is None and self.dev_pool:
+            self._dev_statements = self.model.encode_statements(self.dev_pool)
         try:
             return dev_metrics(self.model, [u.texts for u in self.dev_users], [u.positive_set for u in self.dev_users],
-                               self.dev_pool, cache=self.chunk_cache)
+                               self.dev_pool, cache=self.chunk_cache,
+                               statement_vectors=self._dev_statements if locked else None)
         finally:
             self.model.train(was_training)
 
