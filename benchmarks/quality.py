@@ -46,9 +46,12 @@ HELD_OUT_FAMILIES: dict[str, Callable[[list[str]], list[str]]] = {
 EXCLUSIVE_FAMILIES: dict[str, tuple[str, ...]] = {"movielens": ("occupation",)}
 # user metadata key for neighbour agreement; None = report.choose_attribute on the test users
 ATTRIBUTES: dict[str, str | None] = {"movielens": "occupation", "synthetic": None, "parlspeech": "party"}
-# the demo's cheap settings (uue.jobs.pipeline.DEMO_CONFIG), whole history at inference
-TRAIN_SETTINGS: dict[str, Any] = {"max_chunk_length": 64, "max_statement_length": 24, "train_chunks_per_user": 4,
-                                  "batch_size": 32, "learning_rate": 1e-4, "num_chunks_per_user": 0}
+# Per mode: locked trains on cached chunk vectors, so it runs at the defaults (128-token chunks, the
+# mode's epochs and learning rate); partial / full pass texts through the backbone at every step, so
+# they run at the earlier demo's cheap settings (64-token chunks, 4 sampled chunks per user per step).
+TEXT_SETTINGS: dict[str, Any] = {"max_chunk_length": 64, "max_statement_length": 24, "train_chunks_per_user": 4,
+                                 "batch_size": 32, "learning_rate": 1e-4}
+TRAIN_SETTINGS: dict[str, dict[str, Any]] = {"locked": {}, "partial": TEXT_SETTINGS, "full": TEXT_SETTINGS}
 BASELINES = ("untrained", "tfidf", "bm25")
 SEED = 0
 COLUMNS: list[tuple[str, str]] = [
@@ -106,28 +109,43 @@ def load_split(name: str, max_users: int | None) -> dict[str, Any]:
     return {"n_implied_negatives": n_added,"splits": splits, "pool": pool_texts, "families": families, "held": held, "n_train_all": n_train_all}
 
 
-def build_untrained() -> Any:
+class CachedEmbedder:
+    """A model whose user side reads chunk vectors through a shared cache: the untrained encoder and
+    the locked modes have the same token encoder, so each chunk is embedded once per dataset."""
+
+    def __init__(self, model: Any, cache: Any) -> None:
+        self.model, self.cache = model, cache
+
+    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False) -> Any:
+        return self.model.encode_users(histories, batch_size=batch_size, show_progress=show_progress, cache=self.cache)
+
+    def encode_statements(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> Any:
+        return self.model.encode_statements(texts, batch_size=batch_size, show_progress=show_progress)
+
+
+def build_untrained(cache: Any) -> Any:
+    """The packaged MiniLM, mean over all of a user's chunks, at the default chunk length."""
     from uue.evaluation.baselines import build_base_embedder
 
-    fields = {k: TRAIN_SETTINGS[k] for k in ("max_chunk_length", "max_statement_length", "num_chunks_per_user")}
-    return build_base_embedder(None, **fields)
+    return CachedEmbedder(build_base_embedder(None, num_chunks_per_user=0), cache)
 
 
-def train_model(mode: str, epochs: int, train_users: list, dev_users: list, pool: list[str], held: set[str]
-                ) -> tuple[Any, float]:
+def train_model(mode: str, epochs: int | None, train_users: list, dev_users: list, pool: list[str], held: set[str],
+                cache: Any) -> tuple[Any, float]:
     from uue.model.config import ModelConfig
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
-    cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **TRAIN_SETTINGS)
+    cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **TRAIN_SETTINGS[mode])
     with tempfile.TemporaryDirectory(prefix=f"uue-quality-{mode}-") as tmp:
         started = time.perf_counter()
         trainer = UniversalUserEmbeddingTrainer(cfg, train_users, dev_users, pool, output_dir=tmp, held_out=held,
-                                                show_progress=False)
+                                                show_progress=False, chunk_cache=cache if mode == "locked" else None)
         trainer.train()
         seconds = time.perf_counter() - started
     model = trainer.model
     model.eval()
-    return model, seconds
+    logger.info("%s: best epoch %d of %d", mode, trainer.best_epoch, trainer.config.num_epochs)
+    return (CachedEmbedder(model, cache) if mode == "locked" else model), seconds
 
 
 def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None) -> dict[str, Any]:
@@ -148,13 +166,17 @@ def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None)
           + (f"; {data['n_implied_negatives']} known-false statements implied by the one-per-user families "
              f"{info['exclusive_families']}" if info["exclusive_families"] else ""), flush=True)
 
+    from uue.model.chunk_cache import ChunkVectorCache
+
+    cache = ChunkVectorCache(None, 384)  # the packaged MiniLM's width: shared by untrained and locked
+
     def build(model_name: str) -> tuple[Any, float | None]:
         seed_all()
         if model_name == "untrained":
-            return build_untrained(), None
+            return build_untrained(cache), None
         if model_name in ("tfidf", "bm25"):
             return make_baseline(model_name, test, pool), None
-        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held)
+        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache)
 
     results: dict[str, dict[str, Any]] = {}
     for model_name in [*BASELINES, *modes]:
@@ -193,7 +215,8 @@ def dataset_table(name: str, info: dict[str, Any], epochs: int) -> str:
                           for key, label in COLUMNS]
     lines = [f"**{name}** — {info['n_test']} test users, {info['n_train']} train users, pool of {info['n_pool']} "
              f"statements; held out (zero-shot): {', '.join(info['held_out_families'])} "
-             f"({info['n_held_out']} statements); neighbour attribute {info['attribute']!r}; {epochs} epoch(s)"
+             f"({info['n_held_out']} statements); neighbour attribute {info['attribute']!r}; "
+             f"{epochs or 'default'} epoch(s)"
              + (f"; the other statements of the one-per-user families {', '.join(info['exclusive_families'])} "
                 f"count as known false for test users" if info.get("exclusive_families") else ""), "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -252,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated, of: " + ", ".join(DATASET_OPTIONS))
     parser.add_argument("--modes", default="locked,partial,full",
                         help="comma-separated training modes; the first is the default judged against the baselines")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=None, help="default: each mode's own (10 locked, 3 others)")
     parser.add_argument("--max-users", type=int, default=None, help="cap on training users per dataset")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
