@@ -101,8 +101,13 @@ def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> 
 @click.option("--path", type=click.Path(file_okay=False), default=None,
               help="An ml-100k directory (movielens; default: the copy recbole ships).")
 @click.option("--ratings-per-chunk", type=click.IntRange(min=1), default=None, help="movielens; default 10.")
+@click.option("--languages", default=None,
+              help="parlspeech: comma-separated of en, de, es, nl (default all; 'en' for English-only encoders).")
 def datasets(name: str, out: str, statements_out: str | None, **options: Any) -> None:
-    """Write dataset NAME (synthetic, movielens) as users.jsonl to --out."""
+    """Write dataset NAME (synthetic, movielens, parlspeech) as users.jsonl to --out.
+
+    Example: uue datasets parlspeech --languages en --out data/mps.jsonl --statements-out data/mps-statements.jsonl
+    """
     from uue.data import load_dataset, write_jsonl
 
     dataset = load_dataset(name, **{k: v for k, v in options.items() if v is not None})
@@ -460,7 +465,10 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
 @json_option
 @click.pass_context
 def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_json: bool) -> None:
-    """Evaluate the active model beside two baselines (base encoder, TF-IDF); write a report."""
+    """Evaluate the active model beside three baselines (base encoder, TF-IDF, BM25); write a report.
+
+    Example: uue evaluate --output-dir reports/latest --json
+    """
     from pathlib import Path
 
     from uue.jobs.pipeline import evaluate_from_store
