@@ -432,19 +432,22 @@ def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], si
 @k_option
 @click.option("--statement", "statements", multiple=True, metavar="TEXT",
               help="Also score this free-text statement for the user. Repeatable.")
-@click.option("--raw", is_flag=True, help="Raw cosine scores instead of calibrated ones.")
+@click.option("--calibrated", is_flag=True,
+              help="Rank by scores calibrated per statement (standard deviations above the typical user).")
 @json_option
 @click.pass_context
-def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], raw: bool, as_json: bool) -> None:
+def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], calibrated: bool,
+            as_json: bool) -> None:
     """The pool statements that describe USER_ID best (plus any --statement).
 
-    Scores are calibrated per statement: standard deviations above the typical user
-    (+2.0 = the statement fits this user two standard deviations better than it fits
-    users in general). --raw prints cosine similarities instead.
+    Scores are cosine similarities. --calibrated ranks by each statement's score
+    standardised over users instead (+2.0 = the statement fits this user two standard
+    deviations better than it fits users in general): it demotes statements that are
+    close to everyone, and also those true of everyone (see the README's results).
 
     Example: uue profile u42 -k 5 --statement "works night shifts"
     """
-    result = _searcher(ctx).profile(user_id, k, statements, calibrated=not raw)
+    result = _searcher(ctx).profile(user_id, k, statements, calibrated=calibrated)
     if as_json:
         print_json(result.to_json())
         return
@@ -476,7 +479,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
     ws = workspace(ctx)
     with ws.open_store() as store:
         target = Path(output_dir) if output_dir else ws.reports_dir / Path(store.active_model().path).name
-        results = evaluate_from_store(store, target, data=data, show_progress=not as_json)
+        results = evaluate_from_store(store, target, data=data, show_progress=not as_json, cache_dir=ws.cache_dir)
     if as_json:
         print_json(results)
         return

@@ -59,6 +59,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("zero_shot/audience_ndcg@10", "zero-shot aud nDCG@10"),
     ("profile/roc_auc_per_user", "profile AUC"),
     ("profile/roc_auc_per_user_calibrated", "profile AUC calib"),
+    ("profile/roc_auc_per_user_centred", "profile AUC centred"),
     ("similar/half_recall@1", "half recall@1"),
     ("similarity/neighbour_agreement@10", "nbr agree@10"),
     ("retrieval/recall@10", "recall@10 (seen)"),
@@ -109,33 +110,21 @@ def load_split(name: str, max_users: int | None) -> dict[str, Any]:
     return {"n_implied_negatives": n_added,"splits": splits, "pool": pool_texts, "families": families, "held": held, "n_train_all": n_train_all}
 
 
-class CachedEmbedder:
-    """A model whose user side reads chunk vectors through a shared cache: the untrained encoder and
-    the locked modes have the same token encoder, so each chunk is embedded once per dataset."""
-
-    def __init__(self, model: Any, cache: Any) -> None:
-        self.model, self.cache = model, cache
-
-    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False) -> Any:
-        return self.model.encode_users(histories, batch_size=batch_size, show_progress=show_progress, cache=self.cache)
-
-    def encode_statements(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> Any:
-        return self.model.encode_statements(texts, batch_size=batch_size, show_progress=show_progress)
-
-
 def build_untrained(cache: Any) -> Any:
     """The packaged MiniLM, mean over all of a user's chunks, at the default chunk length."""
     from uue.evaluation.baselines import build_base_embedder
+    from uue.model.chunk_cache import CachedEmbedder
 
     return CachedEmbedder(build_base_embedder(None, num_chunks_per_user=0), cache)
 
 
 def train_model(mode: str, epochs: int | None, train_users: list, dev_users: list, pool: list[str], held: set[str],
-                cache: Any) -> tuple[Any, float]:
+                cache: Any, overrides: dict[str, Any] | None = None) -> tuple[Any, float]:
+    from uue.model.chunk_cache import CachedEmbedder
     from uue.model.config import ModelConfig
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
-    cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **TRAIN_SETTINGS[mode])
+    cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **{**TRAIN_SETTINGS[mode], **(overrides or {})})
     with tempfile.TemporaryDirectory(prefix=f"uue-quality-{mode}-") as tmp:
         started = time.perf_counter()
         trainer = UniversalUserEmbeddingTrainer(cfg, train_users, dev_users, pool, output_dir=tmp, held_out=held,
@@ -148,7 +137,8 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
     return (CachedEmbedder(model, cache) if mode == "locked" else model), seconds
 
 
-def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None) -> dict[str, Any]:
+def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int | None,
+                overrides: dict[str, Any] | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
     from uue.evaluation.report import choose_attribute, make_baseline, run_evaluation
 
     data = load_split(name, max_users)
@@ -168,7 +158,8 @@ def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None)
 
     from uue.model.chunk_cache import ChunkVectorCache
 
-    cache = ChunkVectorCache(None, 384)  # the packaged MiniLM's width: shared by untrained and locked
+    # the packaged MiniLM's chunk vectors, shared by the untrained encoder and the locked mode
+    cache = ChunkVectorCache(cache_dir / f"quality-{name}.sqlite" if cache_dir else None, 384)
 
     def build(model_name: str) -> tuple[Any, float | None]:
         seed_all()
@@ -176,7 +167,7 @@ def run_dataset(name: str, modes: list[str], epochs: int, max_users: int | None)
             return build_untrained(cache), None
         if model_name in ("tfidf", "bm25"):
             return make_baseline(model_name, test, pool), None
-        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache)
+        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache, overrides)
 
     results: dict[str, dict[str, Any]] = {}
     for model_name in [*BASELINES, *modes]:
@@ -278,6 +269,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: each mode's own (10 locked, 3 others)")
     parser.add_argument("--max-users", type=int, default=None, help="cap on training users per dataset")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=JSON",
+                        help="a ModelConfig field for the trained modes, e.g. --set user_loss_weight=1.0")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="keep the chunk vectors of each dataset here between runs (default: in memory)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -290,11 +285,13 @@ def main(argv: list[str] | None = None) -> None:
 
     from benchmarks._common import machine
 
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.overrides)}
+
     command = "python -m benchmarks.quality " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     date = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     out: dict[str, Any] = {}
     for name in datasets:
-        out[name] = run_dataset(name, modes, args.epochs, args.max_users)
+        out[name] = run_dataset(name, modes, args.epochs, args.max_users, overrides, args.cache_dir)
 
     tables = [dataset_table(name, info, args.epochs) for name, info in out.items()]
     verdicts = [line for name, info in out.items() for line in verdict(name, info, modes[0])]
@@ -303,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     host = {**machine(), "platform": platform.platform()}
     data = {"command": command, "date": date, "machine": host, "seed": SEED, "epochs": args.epochs,
-            "modes": modes, "max_users": args.max_users, "train_settings": TRAIN_SETTINGS, "datasets": out}
+            "modes": modes, "max_users": args.max_users, "train_settings": TRAIN_SETTINGS, "overrides": overrides,
+            "datasets": out}
     (args.out / "quality.json").write_text(json.dumps(_safe(data), indent=2, sort_keys=True) + "\n")
     md = (f"# Model quality\n\n`{command}`\n\n{date}; {host['platform']}, {host['cpus']} CPUs, "
           f"Python {host['python']}\n\n{text}\n")

@@ -68,6 +68,8 @@ def test_profile_metrics_calibration_removes_a_statements_pull() -> None:
     assert m["profile/n_users"] == 2
     # calibrated: column 0 -> (+1, -1), column 1 -> (-1, +1): both users rank their true statement first
     assert m["profile/roc_auc_per_user_calibrated"] == pytest.approx(1.0)
+    # centred: column 0 -> (+.05, -.05), column 1 -> (-.2, +.2): both users rank their true statement first
+    assert m["profile/roc_auc_per_user_centred"] == pytest.approx(1.0)
     # precision@1: raw tops are statement 0 for both (u0 hit, u1 miss); calibrated: both hit
     assert m["profile/precision@1"] == pytest.approx(0.5)
     assert m["profile/precision@1_calibrated"] == pytest.approx(1.0)

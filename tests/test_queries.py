@@ -273,14 +273,14 @@ def test_profile_scores_are_calibrated_per_statement(served):
     np.testing.assert_allclose(stats[:, 1], scores.std(0), atol=1e-5)
     _, query = searcher.user_vector("baking-2")
     expected = (statements.vectors @ query - stats[:, 0]) / stats[:, 1]
-    profile = searcher.profile("baking-2", k=3, statements=["enjoys chess"])
+    profile = searcher.profile("baking-2", k=3, statements=["enjoys chess"], calibrated=True)
     texts = store.statement_texts(statements.ids.tolist())
     assert [(h.statement, round(h.score, 4)) for h in profile.top] == \
         sorted(((texts[int(i)], round(float(e), 4)) for i, e in zip(statements.ids, expected)), key=lambda x: -x[1])
     chess = texts[int(statements.ids[[texts[int(i)] for i in statements.ids].index("enjoys chess")])]
     assert profile.scored[0].score == pytest.approx(next(h.score for h in profile.top if h.statement == chess),
                                                     abs=1e-4)  # free text: calibrated on the same users
-    raw = searcher.profile("baking-2", k=3, calibrated=False)
+    raw = searcher.profile("baking-2", k=3)  # the default: cosines
     assert sorted(h.score for h in raw.top) == pytest.approx(sorted((statements.vectors @ query).tolist()), abs=1e-5)
-    printed = cli(home, "profile", "baking-2", "-k", "3", "--raw", "--json")
-    assert [h["score"] for h in json.loads(printed.output)] == pytest.approx([h.score for h in raw.top], abs=1e-5)
+    printed = cli(home, "profile", "baking-2", "-k", "3", "--calibrated", "--json")
+    assert [h["score"] for h in json.loads(printed.output)] == pytest.approx([h.score for h in profile.top], abs=1e-4)

@@ -54,7 +54,7 @@ def test_training_learns(bert_dir: Path, data, tmp_path: Path) -> None:
     assert (run / "checkpoint-epoch-6" / "training_state.pt").is_file()
     # save_total_limit (2): only the newest two checkpoints stay beside the best model
     assert sorted(p.name for p in run.glob("checkpoint-epoch-*")) == ["checkpoint-epoch-5", "checkpoint-epoch-6"]
-    loaded = UniversalUserEmbeddingModel.from_pretrained(run, device="cpu")  # the best model, at the root
+    loaded = UniversalUserEmbeddingModel.from_pretrained(run, device=trainer.device)  # the best model, at the root
     np.testing.assert_allclose(loaded.encode_users([u.texts for u in dev]),
                                trainer.model.encode_users([u.texts for u in dev]), atol=1e-5)
 

@@ -57,7 +57,9 @@ def profile_metrics(scores: np.ndarray, positives: Sequence[Collection[int]], ne
     """Profile quality of one score matrix, raw and calibrated per statement.
 
     - ``roc_auc_per_user`` / ``roc_auc_per_user_calibrated``: ``per_user_roc_auc`` on the
-      raw scores and on ``calibrate_per_statement(scores)``; ``n_users``: users counted.
+      raw scores and on ``calibrate_per_statement(scores)``; ``n_users``: users counted;
+      ``roc_auc_per_user_centred``: each statement's mean over users subtracted, not divided
+      by its standard deviation.
     - ``precision@k`` / ``precision@k_calibrated``: the user's top k of the first
       ``n_candidates`` columns (the candidate pool; default all) against their true
       statements, averaged over users with at least one (denominator k).
@@ -71,6 +73,8 @@ def profile_metrics(scores: np.ndarray, positives: Sequence[Collection[int]], ne
     out[f"{prefix}n_users"] = float(n_users)
     out[f"{prefix}roc_auc_per_user"] = auc
     out[f"{prefix}roc_auc_per_user_calibrated"] = per_user_roc_auc(calibrated, positives, negatives)[0]
+    centred = raw - raw.mean(axis=0, keepdims=True) if raw.shape[0] else raw
+    out[f"{prefix}roc_auc_per_user_centred"] = per_user_roc_auc(centred, positives, negatives)[0]
     if n_cand > 0 and raw.shape[0] > 0:
         out[f"{prefix}precision@{k}"] = M.precision_at_k(raw[:, :n_cand], ranked_pos, k)
         out[f"{prefix}precision@{k}_calibrated"] = M.precision_at_k(calibrated[:, :n_cand], ranked_pos, k)

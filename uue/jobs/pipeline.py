@@ -34,14 +34,17 @@ def _say(_: str) -> None:
 
 
 def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | None = None,
-                        split: str = "test", show_progress: bool = True) -> dict[str, dict[str, float]]:
+                        split: str = "test", show_progress: bool = True,
+                        cache_dir: Path | None = None) -> dict[str, dict[str, float]]:
     """Evaluate the active model beside the baselines; write the report to ``output_dir``.
 
     Users: the store's ``split`` (default test), or every user of ``data`` (a users.jsonl
     file, validated like ingest, not stored). Candidates: the store's statement pool plus
-    the users' own statements. Zero-shot: the statements the store marks held out.
+    the users' own statements. Zero-shot: the statements the store marks held out. With
+    ``cache_dir`` (the workspace's), the model and the untrained base read chunk vectors
+    through the chunk-vector cache, as index builds do.
     """
-    from uue.evaluation.report import create_evaluation_report
+    from uue.evaluation.report import BASE_CONFIG_FIELDS, create_evaluation_report
     from uue.model.inference import UniversalUserEmbeddingEvaluator
 
     model_row = store.active_model()
@@ -55,7 +58,18 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     held_out = {text for _, text in store.statements(held_out=True)}
     curves = report_curves(Path(model_row.path) / "training_curves.json")
     evaluator = UniversalUserEmbeddingEvaluator(model_row.path)
-    return create_evaluation_report(evaluator, users, pool, output_dir, held_out=held_out,
+    model, base = evaluator.model, None
+    if cache_dir is not None:
+        from uue.evaluation.baselines import build_base_embedder
+        from uue.model.chunk_cache import CachedEmbedder
+
+        fields = {f: getattr(model.config, f) for f in BASE_CONFIG_FIELDS}
+        try:
+            base = CachedEmbedder(build_base_embedder(fields.pop("base_model_name"), **fields), cache_dir)
+        except Exception as exc:  # missing weights or model code: the report skips this baseline
+            logger.warning("base-encoder baseline skipped: %s: %s", type(exc).__name__, exc)
+        model = CachedEmbedder(model, cache_dir)
+    return create_evaluation_report(model, users, pool, output_dir, held_out=held_out, base_embedder=base,
                                     training_curves=curves, show_progress=show_progress)
 
 
@@ -149,7 +163,7 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int | None 
     say(f"  (true statements of {someone}: {', '.join(record['statements'][:6])})")
 
     report_dir = ws.reports_dir / model_dir.name
-    results = evaluate_from_store(store, report_dir, show_progress=show_progress)
+    results = evaluate_from_store(store, report_dir, show_progress=show_progress, cache_dir=ws.cache_dir)
     say(f"\nevaluation on the test split (report: {report_dir / 'report.md'})")
     keys = ("retrieval/recall@10", "retrieval/ndcg@10", "zero_shot/roc_auc_per_statement",
             "zero_shot/audience_ndcg@10", "profile/roc_auc_per_user", "profile/roc_auc_per_user_calibrated",

@@ -76,3 +76,27 @@ class ChunkVectorCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+class CachedEmbedder:
+    """A dual encoder whose user side reads chunk vectors through the cache of its token
+    encoder (``Embedder`` protocol: ``encode_users`` / ``encode_statements``): the
+    evaluation of a locked model and of its untrained base share one set of chunk vectors.
+    ``cache`` is a ``ChunkVectorCache``, or a directory to open the encoder's cache file in."""
+
+    def __init__(self, model, cache: ChunkVectorCache | str | Path) -> None:
+        self.model = model
+        if not isinstance(cache, ChunkVectorCache):
+            cache = ChunkVectorCache.for_encoder(cache, model.encoder_fingerprint(), model.encoder.hidden_size)
+        self.cache = cache
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.model.embedding_dim
+
+    def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False
+                     ) -> np.ndarray:
+        return self.model.encode_users(histories, batch_size=batch_size, show_progress=show_progress, cache=self.cache)
+
+    def encode_statements(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        return self.model.encode_statements(texts, batch_size=batch_size, show_progress=show_progress)

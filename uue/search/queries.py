@@ -4,10 +4,10 @@
 - ``similar(user_id)``: user → the nearest other users (never the user itself);
 - ``profile(user_id)``: user → the pool statements that describe them best, plus a
   score for any free-text statement (open vocabulary, no retraining). Scores are
-  calibrated per statement (``uue.search.calibration``): standard deviations above the
-  typical user, so common statements do not crowd out the telling ones; ``calibrated=False``
-  gives raw cosines. The whole pool is scored exactly (one matrix-vector product over
-  the stored statement vectors).
+  cosines; ``calibrated=True`` standardises each statement over users
+  (``uue.search.calibration``: standard deviations above the typical user). Raw is the
+  default because it measured better on every benchmark set (README). The whole pool is
+  scored exactly (one matrix-vector product over the stored statement vectors).
 
 Filters are resolved in SQL to an id set that is applied inside the FAISS search. A
 ``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
@@ -215,7 +215,7 @@ class Searcher:
         return self._search_users(query, k, allowed, pk, params)
 
     def profile(self, user_id: str, k: int = 10, statements: Sequence[str] = (),
-                params: dict | None = None, calibrated: bool = True) -> Profile:
+                params: dict | None = None, calibrated: bool = False) -> Profile:
         """The ``k`` pool statements that describe ``user_id`` best, and scores for ``statements``.
 
         ``params`` is accepted for symmetry with the other queries; the pool is scored exactly.

@@ -124,6 +124,12 @@ class LockedSteps:
             for r, k in enumerate(labelled):
                 mask[r, self.users[batch[k]].positives] = True
             loss = loss + self.statement_loss(users, self.statements, mask)
+            if cfg.anchor_weight > 0:  # stay near the pretrained (mean-pooled) user vector: zero-shot lives there
+                with torch.no_grad():
+                    start = torch.stack([self.chunks[torch.as_tensor(whole[k], device=self.device)].mean(0)
+                                         for k in labelled])
+                    start = torch.nn.functional.normalize(self.model.projection(start), dim=-1)
+                loss = loss + cfg.anchor_weight * (1 - (users * start).sum(-1)).mean()
         if cfg.user_loss_weight > 0 and len(first) >= 2:
             loss = loss + cfg.user_loss_weight * self.user_loss(self.model.pool_users(self.chunks, first),
                                                                 self.model.pool_users(self.chunks, second))
