@@ -48,9 +48,11 @@ EXCLUSIVE_FAMILIES: dict[str, tuple[str, ...]] = {"movielens": ("occupation",)}
 ATTRIBUTES: dict[str, str | None] = {"movielens": "occupation", "synthetic": None, "parlspeech": "party"}
 # Per mode: locked trains on cached chunk vectors, so it runs at the defaults (128-token chunks, the
 # mode's epochs and learning rate); partial / full pass texts through the backbone at every step, so
-# they run at the earlier demo's cheap settings (64-token chunks, 4 sampled chunks per user per step).
+# they run at the earlier demo's cheap settings (64-token chunks, 4 sampled chunks per user per step)
+# and, to fit a 2-core CPU, one epoch unless --epochs says otherwise.
 TEXT_SETTINGS: dict[str, Any] = {"max_chunk_length": 64, "max_statement_length": 24, "train_chunks_per_user": 4,
                                  "batch_size": 32, "learning_rate": 1e-4}
+TEXT_EPOCHS = 1
 TRAIN_SETTINGS: dict[str, dict[str, Any]] = {"locked": {}, "partial": TEXT_SETTINGS, "full": TEXT_SETTINGS}
 BASELINES = ("untrained", "tfidf", "bm25")
 SEED = 0
@@ -124,6 +126,8 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
     from uue.model.config import ModelConfig
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
+    if epochs is None and mode != "locked":
+        epochs = TEXT_EPOCHS
     cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **{**TRAIN_SETTINGS[mode], **(overrides or {})})
     with tempfile.TemporaryDirectory(prefix=f"uue-quality-{mode}-") as tmp:
         started = time.perf_counter()
@@ -227,15 +231,15 @@ def verdict(name: str, info: dict[str, Any], mode: str) -> list[str]:
     if "error" in trained or not trained:
         return [f"{name}: {mode} has no result ({trained.get('error', 'not run')})"]
 
-    def profile(m: dict[str, Any], calibrated_only: bool) -> float:
-        values = [m.get("profile/roc_auc_per_user_calibrated", math.nan)]
-        if not calibrated_only:
-            values.append(m.get("profile/roc_auc_per_user", math.nan))
+    def profile(m: dict[str, Any], serving_only: bool) -> float:
+        values = [m.get("profile/roc_auc_per_user", math.nan)]  # what `uue profile` ranks by (cosine)
+        if not serving_only:
+            values.append(m.get("profile/roc_auc_per_user_calibrated", math.nan))
         finite = [v for v in values if isinstance(v, float) and math.isfinite(v)]
         return max(finite) if finite else math.nan
 
     checks = [("zero-shot AUC/statement", lambda m, t: m.get("zero_shot/roc_auc_per_statement", math.nan)),
-              ("profile AUC (trained calibrated; baselines best of raw/calibrated)", lambda m, t: profile(m, t)),
+              ("profile AUC (trained: raw, as served; baselines: best of raw/calibrated)", lambda m, t: profile(m, t)),
               ("similar half_recall@1", lambda m, t: m.get("similar/half_recall@1", math.nan))]
     lines = []
     for label, get in checks:

@@ -100,3 +100,15 @@ def test_history_is_time_ordered_when_every_chunk_has_a_timestamp() -> None:
     assert history_texts([UserChunk("b"), UserChunk("a", timestamp="2023-01-01T00:00:00Z")]) == ["b", "a"]
     assert history_texts([{"text": "y", "timestamp": "2025-01-01T00:00:00Z"},
                           {"text": "x", "timestamp": "2024-01-01T00:00:00Z"}]) == ["x", "y"]
+
+
+def test_cached_embedder_shares_the_encoders_cache(model, tmp_path: Path) -> None:
+    from uue.model.chunk_cache import CachedEmbedder
+
+    users = histories(5, seed=4)
+    embedder = CachedEmbedder(model, tmp_path)
+    np.testing.assert_allclose(embedder.encode_users(users), model.encode_users(users), rtol=1e-5, atol=1e-6)
+    assert len(embedder.cache) == len({t for h in users for t in h}) and embedder.embedding_dim == 32
+    np.testing.assert_allclose(embedder.encode_statements(["w1 w2"]), model.encode_statements(["w1 w2"]))
+    again = CachedEmbedder(model, tmp_path)  # the same encoder: the same cache file
+    assert again.cache.path == embedder.cache.path

@@ -49,11 +49,11 @@ TRAINING_MODES = ("locked", "partial", "full")
 # what a field left at None means, per training mode: the locked user tower is small and
 # cheap to train (more epochs, a larger step); partial / full tune a transformer
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "locked": {"learning_rate": 1e-3, "num_epochs": 10},
-    "partial": {"learning_rate": 5e-5, "num_epochs": 3},
-    "full": {"learning_rate": 5e-5, "num_epochs": 3},
+    "locked": {"learning_rate": 1e-3, "num_epochs": 10, "anchor_weight": 0.3},
+    "partial": {"learning_rate": 5e-5, "num_epochs": 3, "anchor_weight": 1.0},
+    "full": {"learning_rate": 5e-5, "num_epochs": 3, "anchor_weight": 0.0},
 }
-OPTIONAL_FIELDS = ("embedding_dim", "learning_rate", "num_epochs")  # None = follow the model / the mode
+OPTIONAL_FIELDS = ("embedding_dim", "learning_rate", "num_epochs", "anchor_weight")  # None = follow the model / mode
 
 
 def _range_text(low: float | None, high: float | None, low_in: bool, high_in: bool) -> str:
@@ -102,9 +102,11 @@ class ModelConfig:
     dropout: float = 0.1
     # training details
     training_mode: str = "locked"  # locked | partial | full (see uue/training/modes.py; the default by measurement)
-    user_loss_weight: float = 0.5  # weight of the user-user term (two halves of one history are positives)
+    user_loss_weight: float = 1.0  # weight of the user-user term (two halves of one history are positives)
     partial_layers: int = 2  # partial mode: top backbone layers that train
-    anchor_weight: float = 1.0  # partial / full: keeps statement vectors near the pretrained ones
+    # locked: keeps user vectors near their pretrained (mean-pooled) ones; partial: keeps statement
+    # vectors near the pretrained ones; None = by mode (MODE_DEFAULTS: 0.3 locked, 1.0 partial)
+    anchor_weight: float | None = None
     save_total_limit: int = 2  # checkpoints kept besides the best model (older ones are deleted)
     negatives: str = "semi-hard"  # random | hard | semi-hard (benchmarks/negatives.py: the winner)
     weight_decay: float = 0.01

@@ -9,6 +9,9 @@
   (``MultiPositiveInfoNCELoss``: every negative, the hardest included) and, with weight
   ``user_loss_weight``, against the batch's other users on two disjoint halves of their
   history (``UserContrastiveLoss``); users without statements train through that term.
+  ``anchor_weight`` (0.3) times the cosine distance of each user vector from its
+  pretrained one (the mean of its chunk vectors) keeps users where unseen statements
+  can still find them.
 - ``partial`` / ``full`` (``TextSteps``): chunks and statements go through the backbone
   with gradients — the top ``partial_layers`` layers, or all of it. Columns are the
   batch positives plus ``num_negative_samples`` per user from the sampler
