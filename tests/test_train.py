@@ -83,7 +83,7 @@ def test_resume_is_exact(bert_dir: Path, data, tmp_path: Path) -> None:
     with pytest.raises(UUEError, match="not a training checkpoint"):
         resumed.train(resume_from=tmp_path / "a")
     state = torch.load(tmp_path / "a" / "checkpoint-epoch-1" / "training_state.pt", weights_only=True)
-    assert ModelConfig.from_dict(json.loads(state["config"])) == cfg
+    assert ModelConfig.from_dict(json.loads(state["config"])) == cfg.resolved()
     assert json.loads(state["run"])["data"] == full.data_fingerprint
     other = UniversalUserEmbeddingTrainer(config(bert_dir, num_epochs=3, negatives="random", batch_size=8), train,
                                           dev, pool, output_dir=tmp_path / "c", show_progress=False)

@@ -38,7 +38,8 @@ def test_locked_mode_trains_the_user_side_only_and_beats_its_start(bert_dir, dat
                                                     learning_rate=None), train, dev, pool, show_progress=False)
     assert defaults.config.num_epochs == 10 and defaults.config.learning_rate == 1e-3  # the mode's defaults
     # the tiny random backbone's chunk vectors are nearly parallel: a larger step than the default
-    cfg = config(bert_dir, training_mode="locked", num_epochs=10, learning_rate=1e-2)
+    cfg = config(bert_dir, training_mode="locked", num_epochs=10, learning_rate=1e-2, anchor_weight=0.0,
+                 user_loss_weight=0.5)
     trainer = UniversalUserEmbeddingTrainer(cfg, train, dev, pool, output_dir=tmp_path / "run", show_progress=False)
     before_encoder = encoder_state(trainer.model)
     before_statements = trainer.model.encode_statements(pool)
