@@ -100,9 +100,9 @@ def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     rng.bit_generator.state = json.loads(state["numpy_generator"])
     g = state["numpy_global"]
-    np.random.set_state(("MT19937", g["keys"].numpy().astype(np.uint32), g["pos"], g["has_gauss"],
+    np.random.set_state(("MT19937", g["keys"].cpu().numpy().astype(np.uint32), g["pos"], g["has_gauss"],
                          g["cached_gaussian"]))
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 

@@ -247,7 +247,8 @@ class UniversalUserEmbeddingTrainer:
             shutil.rmtree(old, ignore_errors=True)
 
     def _load_checkpoint(self, directory: Path) -> tuple[int, int]:
-        checkpoint = read_checkpoint(directory, map_location=self.device)
+        # on the CPU: RNG states must be CPU tensors; the optimizer moves its state to the parameters' device
+        checkpoint = read_checkpoint(directory, map_location="cpu")
         state, epoch = checkpoint.state, checkpoint.epoch
         conflicts = config_conflicts(checkpoint.config, self.config)
         if conflicts:
