@@ -112,3 +112,15 @@ def test_locked_resume_is_exact(bert_dir, data, tmp_path) -> None:
     assert full.history["step_loss"] == pytest.approx(resumed.history["step_loss"], rel=1e-5)
     a, b = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6) for k in a)
+
+
+def test_locked_training_fills_the_given_cache_file(bert_dir, data, tmp_path) -> None:
+    from uue.model.chunk_cache import ChunkVectorCache
+
+    train, dev, pool = data
+    cache = ChunkVectorCache(tmp_path / "chunks.sqlite", 32)
+    assert len(cache) == 0  # empty, hence falsy: it must still be the cache training writes to
+    trainer = UniversalUserEmbeddingTrainer(config(bert_dir, training_mode="locked", num_epochs=1), train, dev, pool,
+                                            show_progress=False, chunk_cache=cache)
+    assert trainer.chunk_cache is cache
+    assert len(ChunkVectorCache(tmp_path / "chunks.sqlite", 32)) == len({t for u in train for t in u.texts})

@@ -121,7 +121,9 @@ class UniversalUserEmbeddingTrainer:
         # the sampler serves partial / full modes; built in every mode so a bad name fails the same way
         sampler = sampler or create_sampler(config.negatives, self.pool, **dict(config.extra.get("sampler_options", {})))
         # chunk vectors stay valid while the backbone is frozen: cache them (in memory unless given a file)
-        self.chunk_cache = (chunk_cache or ChunkVectorCache(None, self.model.encoder.hidden_size)) if locked else None
+        if locked and chunk_cache is None:  # (not `or`: an empty cache is falsy, it has a length)
+            chunk_cache = ChunkVectorCache(None, self.model.encoder.hidden_size)
+        self.chunk_cache = chunk_cache if locked else None
         if locked:
             self.steps: LockedSteps | TextSteps = LockedSteps(self.model, self.step_users, self.pool, config,
                                                               self.chunk_cache, show_progress)
