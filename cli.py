@@ -492,7 +492,8 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
 
 @main.command()
 @click.option("--max-users", type=int, default=None, help="Use only this many users (a quicker look).")
-@click.option("--epochs", type=int, default=None, help="Training epochs (default: the training mode's, 10 locked).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training epochs (default: the training mode's, 10 locked).")
 @click.pass_context
 def demo(ctx: click.Context, max_users: int | None, epochs: int | None) -> None:
     """Ingest MovieLens-100k (or the synthetic set), train, build indexes, query, evaluate.

@@ -112,18 +112,20 @@ def load_split(name: str, max_users: int | None) -> dict[str, Any]:
     return {"n_implied_negatives": n_added,"splits": splits, "pool": pool_texts, "families": families, "held": held, "n_train_all": n_train_all}
 
 
-def build_untrained(cache: Any) -> Any:
+def build_untrained(cache_for: Callable[[Any], Any]) -> Any:
     """The packaged MiniLM, mean over all of a user's chunks, at the default chunk length."""
     from uue.evaluation.baselines import build_base_embedder
     from uue.model.chunk_cache import CachedEmbedder
 
-    return CachedEmbedder(build_base_embedder(None, num_chunks_per_user=0), cache)
+    base = build_base_embedder(None, num_chunks_per_user=0)
+    return CachedEmbedder(base, cache_for(base))
 
 
 def train_model(mode: str, epochs: int | None, train_users: list, dev_users: list, pool: list[str], held: set[str],
-                cache: Any, overrides: dict[str, Any] | None = None) -> tuple[Any, float]:
+                cache_for: Callable[[Any], Any], overrides: dict[str, Any] | None = None) -> tuple[Any, float]:
     from uue.model.chunk_cache import CachedEmbedder
     from uue.model.config import ModelConfig
+    from uue.model.dual_encoder import UniversalUserEmbeddingModel
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
     if epochs is None and mode != "locked":
@@ -131,8 +133,10 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
     cfg = ModelConfig(training_mode=mode, num_epochs=epochs, seed=SEED, **{**TRAIN_SETTINGS[mode], **(overrides or {})})
     with tempfile.TemporaryDirectory(prefix=f"uue-quality-{mode}-") as tmp:
         started = time.perf_counter()
+        model = UniversalUserEmbeddingModel.from_config(cfg)
+        cache = cache_for(model) if mode == "locked" else None
         trainer = UniversalUserEmbeddingTrainer(cfg, train_users, dev_users, pool, output_dir=tmp, held_out=held,
-                                                show_progress=False, chunk_cache=cache if mode == "locked" else None)
+                                                show_progress=False, model=model, chunk_cache=cache)
         trainer.train()
         seconds = time.perf_counter() - started
     model = trainer.model
@@ -162,16 +166,24 @@ def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int 
 
     from uue.model.chunk_cache import ChunkVectorCache
 
-    # the packaged MiniLM's chunk vectors, shared by the untrained encoder and the locked mode
-    cache = ChunkVectorCache(cache_dir / f"quality-{name}.sqlite" if cache_dir else None, 384)
+    caches: dict[str, ChunkVectorCache] = {}
+
+    def cache_for(model: Any) -> ChunkVectorCache:
+        """One chunk-vector cache per token encoder (the untrained encoder and the locked mode share one)."""
+        key = model.encoder_fingerprint()
+        if key not in caches:
+            width = model.encoder.hidden_size
+            caches[key] = (ChunkVectorCache.for_encoder(cache_dir, key, width) if cache_dir
+                           else ChunkVectorCache(None, width))
+        return caches[key]
 
     def build(model_name: str) -> tuple[Any, float | None]:
         seed_all()
         if model_name == "untrained":
-            return build_untrained(cache), None
+            return build_untrained(cache_for), None
         if model_name in ("tfidf", "bm25"):
             return make_baseline(model_name, test, pool), None
-        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache, overrides)
+        return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache_for, overrides)
 
     results: dict[str, dict[str, Any]] = {}
     for model_name in [*BASELINES, *modes]:

@@ -11,7 +11,7 @@ import torch
 import uue.model.dual_encoder as dual_encoder
 from support.tiny_models import tiny_bert
 from uue.data.schema import UserChunk, history_texts
-from uue.model.chunk_cache import ChunkVectorCache
+from uue.model.chunk_cache import ChunkCacheError, ChunkVectorCache
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.model.pooling import AttentionPooling, MeanPooling, StreamingPool
@@ -82,7 +82,7 @@ def test_chunk_cache_embeds_each_chunk_once(model, tmp_path: Path, monkeypatch) 
     users[0] = users[0] + ["w5 w6 w7 w8 w9"]  # one new post
     model.encode_users(users, cache=again)
     assert sum(calls) == 1 and len(again) == distinct + 1
-    with pytest.raises(ValueError, match="delete it"):
+    with pytest.raises(ChunkCacheError, match="delete it"):
         ChunkVectorCache.for_encoder(tmp_path, model.encoder_fingerprint(), 8)
 
 

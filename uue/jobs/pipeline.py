@@ -59,7 +59,7 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     curves = report_curves(Path(model_row.path) / "training_curves.json")
     evaluator = UniversalUserEmbeddingEvaluator(model_row.path)
     model, base = evaluator.model, None
-    if cache_dir is not None:
+    if cache_dir is not None and model.config.training_mode == "locked":  # the base's encoder: one cache
         from uue.evaluation.baselines import build_base_embedder
         from uue.model.chunk_cache import CachedEmbedder
 

@@ -21,9 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from storage.errors import UUEError
+
 logger = logging.getLogger(__name__)
 
 BATCH = 900  # keys per SELECT ... IN (...), under SQLite's bound-parameter limit
+
+
+class ChunkCacheError(UUEError):
+    """The chunk-vector cache file cannot be used (another width, locked, corrupt)."""
 
 
 def chunk_key(text: str) -> bytes:
@@ -36,18 +42,24 @@ class ChunkVectorCache:
     def __init__(self, path: str | Path | None, dim: int) -> None:
         self.path = Path(path) if path is not None else None
         self.dim = int(dim)
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(self.dim),))
-            self._db.commit()
-        elif int(row[0]) != self.dim:
-            raise ValueError(f"chunk cache {self.path} holds {row[0]}-d vectors, not {self.dim}-d: delete it")
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # a writer (training, a build) may hold the file for a while: wait for it
+            self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:", timeout=120)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(self.dim),))
+                self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise ChunkCacheError(f"cannot open the chunk-vector cache {self.path}: {exc}; it is safe to delete "
+                                  "(it is rebuilt on use)") from None
+        if row is not None and int(row[0]) != self.dim:
+            raise ChunkCacheError(f"chunk cache {self.path} holds {row[0]}-d vectors, not {self.dim}-d: delete it "
+                                  "(it is rebuilt on use)")
 
     @classmethod
     def for_encoder(cls, directory: str | Path, fingerprint: str, dim: int) -> ChunkVectorCache:
@@ -59,20 +71,26 @@ class ChunkVectorCache:
     def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         out: dict[bytes, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), BATCH):
-            part = unique[start:start + BATCH]
-            marks = ",".join("?" * len(part))
-            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
-                out[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+        try:
+            for start in range(0, len(unique), BATCH):
+                part = unique[start:start + BATCH]
+                marks = ",".join("?" * len(part))
+                for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
+                    out[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as exc:
+            raise ChunkCacheError(f"cannot read the chunk-vector cache {self.path}: {exc}") from None
         return out
 
     def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"expected {len(keys)} x {self.dim} vectors, got {vectors.shape}")
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                                 ((k, v.tobytes()) for k, v in zip(keys, vectors)))
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                     ((k, v.tobytes()) for k, v in zip(keys, vectors)))
+        except sqlite3.Error as exc:
+            raise ChunkCacheError(f"cannot write the chunk-vector cache {self.path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()

@@ -174,7 +174,11 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> ModelConfig:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """A saved config; one written before training modes existed is a fully fine-tuned model."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "training_mode" not in data:
+            data["training_mode"] = "full"
+        return cls.from_dict(data)
 
 
 def config_from_sources(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,

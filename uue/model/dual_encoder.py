@@ -247,12 +247,16 @@ class UniversalUserEmbeddingModel(nn.Module):
         keys = [chunk_key(t) for t in texts] if cache is not None else []
         found = cache.get(keys) if cache is not None else {}
         todo: dict[str, list[int]] = {}
+        hit_rows, hits = [], []
         for i, text in enumerate(texts):
             hit = found.get(keys[i]) if found else None
             if hit is not None:
-                out[i] = torch.from_numpy(hit.copy())
+                hit_rows.append(i)
+                hits.append(hit)
             else:
                 todo.setdefault(text, []).append(i)
+        if hits:  # one host-to-device copy for all hits
+            out[torch.as_tensor(hit_rows, device=self.device)] = torch.from_numpy(np.stack(hits)).to(self.device)
         if bar is not None:
             bar.total = (bar.total or 0) + len(todo)
             bar.refresh()

@@ -102,7 +102,12 @@ class _LazyModel:
         return self._model
 
     def cache(self):
-        if self._cache is None and self.cache_dir is not None and hasattr(self.get(), "encoder_fingerprint"):
+        """The chunk-vector cache of a locked model's (frozen, shared) token encoder; None for
+        partial / full models, whose encoder is their own: a cache file per such model would
+        only grow the disk (their unchanged users still reuse their vectors by content hash)."""
+        model = self.get()
+        locked = getattr(getattr(model, "config", None), "training_mode", None) == "locked"
+        if self._cache is None and self.cache_dir is not None and locked and hasattr(model, "encoder_fingerprint"):
             from uue.model.chunk_cache import ChunkVectorCache
 
             model = self.get()

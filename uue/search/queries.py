@@ -224,6 +224,9 @@ class Searcher:
         _, query = self.user_vector(user_id)
         pool = self._active("statements")
         stats = pool.calibration if calibrated else None
+        if calibrated and stats is None:
+            raise QueryError("the statement index was built before calibration existed: run `uue index rebuild` "
+                             "to compute it, or leave out --calibrated")
         raw = np.asarray(pool.vectors.vectors, dtype=np.float32) @ query
         scores = calibrate(raw, stats) if stats is not None else raw
         top_rows = np.argsort(-scores, kind="stable")[:k]

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from uue.model.chunk_cache import ChunkVectorCache
-from uue.model.dual_encoder import UniversalUserEmbeddingModel, autocast
+from uue.model.dual_encoder import CHUNK_BLOCK, UniversalUserEmbeddingModel, autocast
 from uue.model.losses import MultiPositiveInfoNCELoss, SymmetricInfoNCELoss, UserContrastiveLoss
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,11 @@ def freeze_for_mode(model: UniversalUserEmbeddingModel, mode: str, partial_layer
     if mode == "full":
         return
     layers = backbone_layer_count(model)
+    if mode == "partial" and layers == 0:
+        from uue.model.config import ConfigError
+
+        raise ConfigError(f"training_mode 'partial' cannot find the layers of {model.config.base_model_name!r} "
+                          "(no parameter named like layer.N / layers.N / h.N / block.N): use 'locked' or 'full'")
     for name, param in model.encoder.named_parameters():
         match = _LAYER.search(name)
         param.requires_grad = mode == "partial" and match is not None and int(match.group(1)) >= layers - partial_layers
@@ -94,8 +99,11 @@ class LockedSteps:
             keep = evenly_spaced(len(user.texts), LOCKED_MAX_CHUNKS)
             self.rows.append(np.arange(len(texts), len(texts) + len(keep)))
             texts.extend(user.texts[i] for i in keep)
+        parts = []
         with tqdm(total=0, desc="chunk vectors", unit="text", disable=not show_progress) as bar:
-            self.chunks = model.chunk_vectors(texts, cache=cache, bar=bar).detach()
+            for start in range(0, len(texts), CHUNK_BLOCK):  # bounded memory; each block lands in the cache
+                parts.append(model.chunk_vectors(texts[start:start + CHUNK_BLOCK], cache=cache, bar=bar).detach())
+        self.chunks = torch.cat(parts) if parts else torch.zeros(0, model.encoder.hidden_size, device=self.device)
         self.statements = torch.from_numpy(model.encode_statements(list(pool))).to(self.device)
         self.users = users
         self.statement_loss = MultiPositiveInfoNCELoss(config.temperature, config.min_temperature,

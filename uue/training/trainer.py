@@ -236,14 +236,17 @@ class UniversalUserEmbeddingTrainer:
                  "config": json.dumps(self.config.to_dict()),
                  "run": json.dumps({**self.run_info, "data": self.data_fingerprint})}
         torch.save(state, directory / STATE_FILE)
-        self._prune_checkpoints()
+        self._prune_checkpoints(epoch)
         return directory
 
-    def _prune_checkpoints(self) -> None:
+    def _prune_checkpoints(self, current: int) -> None:
         """Keep the newest ``save_total_limit`` checkpoints (the best model lives at the root)."""
         assert self.output_dir is not None
         found = sorted((int(p.name[len(CHECKPOINT_PREFIX):]), p) for p in self.output_dir.glob(f"{CHECKPOINT_PREFIX}*")
                        if p.name[len(CHECKPOINT_PREFIX):].isdigit() and (p / STATE_FILE).is_file())
+        # only this run's epochs so far: a later epoch left by an earlier run (resumed from before it) is
+        # overwritten when this run gets there, and never counts as "newer" than the one just written
+        found = [(n, p) for n, p in found if n <= current]
         for _, old in found[:-self.config.save_total_limit]:
             logger.info("removing old checkpoint %s (save_total_limit %d)", old, self.config.save_total_limit)
             shutil.rmtree(old, ignore_errors=True)
