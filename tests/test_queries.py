@@ -284,3 +284,16 @@ def test_profile_scores_are_calibrated_per_statement(served):
     assert sorted(h.score for h in raw.top) == pytest.approx(sorted((statements.vectors @ query).tolist()), abs=1e-5)
     printed = cli(home, "profile", "baking-2", "-k", "3", "--calibrated", "--json")
     assert [h["score"] for h in json.loads(printed.output)] == pytest.approx([h.score for h in profile.top], abs=1e-4)
+
+
+def test_calibrated_profile_of_a_build_without_statistics_asks_for_a_rebuild(served):
+    store, home, model, _ = served
+    from uue.search.builds import build_stem
+    from uue.search.calibration import calibration_path
+
+    searcher = Searcher(store, model=model)
+    calibration_path(build_stem(searcher._active("statements").build)).unlink()  # as an older build left it
+    fresh = Searcher(store, model=model)
+    assert fresh.profile("chess-2", k=1).top[0].statement == "enjoys chess"  # raw still works
+    with pytest.raises(QueryError, match="uue index rebuild"):
+        fresh.profile("chess-2", k=1, calibrated=True)

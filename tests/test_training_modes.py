@@ -124,3 +124,27 @@ def test_locked_training_fills_the_given_cache_file(bert_dir, data, tmp_path) ->
                                             show_progress=False, chunk_cache=cache)
     assert trainer.chunk_cache is cache
     assert len(ChunkVectorCache(tmp_path / "chunks.sqlite", 32)) == len({t for u in train for t in u.texts})
+
+
+def test_a_model_saved_before_training_modes_loads_as_full(bert_dir, tmp_path) -> None:
+    import json
+
+    model = UniversalUserEmbeddingModel.from_config(ModelConfig(base_model_name=str(bert_dir), embedding_dim=16,
+                                                                training_mode="full"))
+    model.save_pretrained(tmp_path / "old")
+    config_file = tmp_path / "old" / "config.json"
+    saved = json.loads(config_file.read_text())
+    for field in ("training_mode", "user_loss_weight", "partial_layers", "anchor_weight", "save_total_limit"):
+        saved.pop(field)
+    config_file.write_text(json.dumps(saved))
+    loaded = UniversalUserEmbeddingModel.from_pretrained(tmp_path / "old", device="cpu")
+    assert loaded.config.training_mode == "full" and loaded.embedding_dim == 16
+
+
+def test_partial_mode_needs_layers_it_can_find(bert_dir, monkeypatch) -> None:
+    import uue.training.steps as steps
+
+    monkeypatch.setattr(steps, "backbone_layer_count", lambda model: 0)
+    model = UniversalUserEmbeddingModel.from_config(ModelConfig(base_model_name=str(bert_dir), training_mode="partial"))
+    with pytest.raises(ConfigError, match="cannot find the layers"):
+        steps.freeze_for_mode(model, "partial", 2)
