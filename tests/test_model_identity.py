@@ -60,8 +60,10 @@ def test_retraining_into_the_same_directory_is_a_new_model(bert_dir: Path, tmp_p
                                              r"run `uue index rebuild`"):
             Searcher(store).audience("likes s1x", k=3)
         rebuilt = build_indexes(store, ws.indexes_dir, progress=False)  # incremental, not --full
-        for kind in ("users", "statements"):
-            assert rebuilt.reused[kind] == 0 and rebuilt.embedded[kind] == rebuilt.counts[kind] > 0, kind
+        assert rebuilt.reused["users"] == 0 and rebuilt.embedded["users"] == rebuilt.counts["users"] > 0
+        # statements are reused only where the two models' statement sides are identical (the same
+        # statement fingerprint, e.g. both kept their untrained start): all or nothing
+        assert rebuilt.reused["statements"] in (0, rebuilt.counts["statements"])
         assert rebuilt.model_id == second.id
         assert Searcher(store).audience("likes s1x", k=3)
         assert verify_indexes(store)["ok"]
@@ -132,3 +134,37 @@ def test_a_store_from_before_checksums_is_migrated(tmp_path: Path) -> None:
         assert "index_builds" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'index_builds'").fetchone()[0]
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'models_new'").fetchone() == (0,)
     conn.close()
+
+
+def test_locked_models_share_one_statement_index_and_one_chunk_cache(bert_dir: Path, tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    import uue.training.steps as steps
+
+    ws = Workspace.resolve(tmp_path / "home")
+    users = tmp_path / "users.jsonl"
+    users.write_text("".join(json.dumps(u.to_dict()) + "\n" for u in make_users(2, "train", 0) + make_users(1, "dev", 1)))
+    reused: list[int] = []
+    original = steps.LockedSteps.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        reused.append(self.reused_statements)
+
+    monkeypatch.setattr(steps.LockedSteps, "__init__", spy)
+    with ws.open_store() as store:
+        store.ingest_file(users)
+        locked = config(bert_dir, training_mode="locked", num_epochs=1)
+        train_from_store(store, locked, tmp_path / "a", show_progress=False, cache_dir=ws.cache_dir)
+        first = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir)
+        assert reused == [0] and first.embedded["statements"] == first.counts["statements"]
+        assert len(list(ws.cache_dir.glob("chunks-*.sqlite"))) == 1
+        # a second locked model from the same base: training reads the serving statement build, and so
+        # does its index build (no statement embedded again), and the chunk cache serves all its users
+        train_from_store(store, config(bert_dir, training_mode="locked", num_epochs=1, seed=3), tmp_path / "b",
+                         show_progress=False, cache_dir=ws.cache_dir)
+        second = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir)
+        assert reused[1] == len(store.statements(held_out=False)) > 0
+        assert second.model_id != first.model_id and second.embedded["statements"] == 0
+        assert second.reused["statements"] == second.counts["statements"]
+        assert len(list(ws.cache_dir.glob("chunks-*.sqlite"))) == 1
+        assert verify_indexes(store)["ok"]

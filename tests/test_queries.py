@@ -103,12 +103,12 @@ def test_incremental_build_embeds_only_changes(served, tmp_path):
 def test_failed_rebuild_leaves_old_build_serving(served, monkeypatch):
     store, home, model, first = served
     files_before = sorted(p.name for p in (home / "indexes").iterdir())
-    import uue.search.vectors
+    import index.vectors
 
     def explode(self, stem):
         raise KeyboardInterrupt  # as if the process were interrupted mid-write
 
-    monkeypatch.setattr(uue.search.vectors.VectorSet, "save", explode)
+    monkeypatch.setattr(index.vectors.VectorSet, "save", explode)
     with pytest.raises(KeyboardInterrupt):
         build_indexes(store, home / "indexes", progress=False, model=model, full=True)
     assert active_build(store, "users").id == first.build_ids["users"]

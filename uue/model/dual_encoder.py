@@ -238,6 +238,20 @@ class UniversalUserEmbeddingModel(nn.Module):
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 
+    def statement_fingerprint(self) -> str:
+        """Identifies what a statement vector depends on: the token encoder, the query
+        instruction, ``max_statement_length`` and the projection. Two models with the same one
+        (a locked model and its base) embed every statement identically."""
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"{self.encoder_fingerprint()}|{self.config.max_statement_length}|"
+                 f"{self.encoder.query_instruction}".encode())
+        for name, tensor in sorted(self.projection.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+        return h.hexdigest()
+
     def chunk_vectors(self, texts: list[str], batch_size: int = 64, cache: ChunkVectorCache | None = None,
                       bar: tqdm | None = None) -> torch.Tensor:
         """Token-encoder vectors ``[n, h]`` (float32, before pooling) of chunk texts; each

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +25,12 @@ from tqdm.auto import tqdm
 
 from index import create_index
 from index.builds import activate_builds, active_build, prune_builds, record_build
+from index.vectors import VectorSet, build_stem, read_statement_fingerprint, write_statement_fingerprint
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
 from uue.data.schema import history_texts
 from uue.search.calibration import save_stats, statement_stats, user_sample
-from uue.search.vectors import VectorSet
 
 logger = logging.getLogger(__name__)
 
@@ -49,21 +50,22 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build_stem(build: IndexBuild) -> Path:
-    """``indexes/users-<stamp>.faiss`` → ``indexes/users-<stamp>``: the stem of its vector files."""
-    return Path(build.path).with_suffix("")
-
-
 def statement_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _previous(store: Store, kind: str, model_id: int, full: bool) -> tuple[IndexBuild | None, VectorSet | None]:
+def _previous(store: Store, kind: str, model_id: int, full: bool,
+              same_statements: Callable[[IndexBuild], bool] | None = None
+              ) -> tuple[IndexBuild | None, VectorSet | None]:
+    """The active build of ``kind`` and its vectors when they can be reused: same model, or, for
+    statements, another model whose statement side is identical (``same_statements``)."""
     try:
         build = active_build(store, kind)
     except NotFound:
         return None, None
-    if full or build.model_id != model_id:
+    reusable = build.model_id == model_id or (kind == "statements" and same_statements is not None
+                                              and same_statements(build))
+    if full or not reusable:
         return build, None
     try:
         return build, VectorSet.load(build_stem(build), mmap=True)
@@ -115,6 +117,15 @@ class _LazyModel:
                                                        model.encoder.hidden_size)
         return self._cache
 
+    def statement_fingerprint(self) -> str | None:
+        model = self.get()
+        return model.statement_fingerprint() if hasattr(model, "statement_fingerprint") else None
+
+    def same_statements(self, build: IndexBuild) -> bool:
+        """Whether ``build`` (another model's) holds exactly the vectors this model gives statements."""
+        recorded = read_statement_fingerprint(build)
+        return recorded is not None and recorded == self.statement_fingerprint()
+
     def encode_users(self, histories: list[list[str]]) -> np.ndarray:
         cache = self.cache()
         if cache is None:
@@ -144,7 +155,8 @@ def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarr
 
 
 def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
-           store: Store, written: list[Path], calibration_sample: np.ndarray | None = None) -> int:
+           store: Store, written: list[Path], calibration_sample: np.ndarray | None = None,
+           statement_fingerprint: str | None = None) -> int:
     stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     index = create_index(factory, dim)
     if not index.is_trained:
@@ -157,6 +169,8 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
     vectors.save(stem)
     if calibration_sample is not None:
         save_stats(stem, statement_stats(vectors.vectors, calibration_sample))
+    if statement_fingerprint is not None:
+        write_statement_fingerprint(stem, statement_fingerprint)
     return record_build(store, model_id=model_id, kind=kind, factory=factory, dim=dim, count=len(vectors),
                         path=str(path), checksum=checksum)
 
@@ -189,7 +203,7 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
         new_ids = {}
         vectors_of: dict[str, np.ndarray] = {}
         for kind in KINDS:
-            previous, old = _previous(store, kind, model_row.id, full)
+            previous, old = _previous(store, kind, model_row.id, full, same_statements=lazy.same_statements)
             chosen = (factory if kind == "users" else statement_factory) or (previous.factory if previous else None)
             chosen = chosen or DEFAULT_FACTORY
             ids, content = sources[kind]
@@ -208,9 +222,14 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
             result.embedded[kind] = int(todo.sum())
             result.reused[kind] = int(len(ids) - todo.sum())
             sample = user_sample(vectors_of["users"]) if kind == "statements" else None
+            fingerprint = None  # recorded with statement builds, so another model can reuse them
+            if kind == "statements":  # (without loading the model when nothing was embedded)
+                fingerprint = (lazy.statement_fingerprint() if todo.any()
+                               else read_statement_fingerprint(previous) if previous is not None else None)
             vectors_of[kind] = vectors
             new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
-                                   model_row.id, store, written, calibration_sample=sample)
+                                   model_row.id, store, written, calibration_sample=sample,
+                                   statement_fingerprint=fingerprint)
         activate_builds(store, [new_ids[k] for k in KINDS])
         result.build_ids = new_ids
     except BaseException:

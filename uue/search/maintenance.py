@@ -11,10 +11,10 @@ from index import load_index
 from index.base import read_sidecar
 from index.builds import active_build, list_builds, verify_build
 from index.files import sha256_file
+from index.vectors import VectorSet
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from uue.search.builds import KINDS, build_stem, statement_hash
-from uue.search.vectors import VectorSet
 
 
 def _expected(store: Store, kind: str) -> tuple[np.ndarray, dict[int, str]]:

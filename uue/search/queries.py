@@ -30,13 +30,13 @@ import numpy as np
 from index import load_index
 from index.base import VectorIndex
 from index.builds import active_build
+from index.vectors import VectorSet
 from storage.errors import UUEError
 from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
 from uue.search.builds import build_stem
 from uue.search.calibration import calibrate, load_stats, statement_stats, user_sample
-from uue.search.vectors import VectorSet
 
 logger = logging.getLogger(__name__)
 

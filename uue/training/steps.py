@@ -88,7 +88,8 @@ class LockedSteps:
     """Locked mode: fixed chunk and statement vectors, the user side trains."""
 
     def __init__(self, model: UniversalUserEmbeddingModel, users: Sequence[TrainUser], pool: Sequence[str],
-                 config, cache: ChunkVectorCache | None, show_progress: bool = False) -> None:
+                 config, cache: ChunkVectorCache | None, show_progress: bool = False,
+                 known_statements: dict[str, np.ndarray] | None = None) -> None:
         from tqdm.auto import tqdm
 
         self.model, self.config = model, config
@@ -104,7 +105,18 @@ class LockedSteps:
             for start in range(0, len(texts), CHUNK_BLOCK):  # bounded memory; each block lands in the cache
                 parts.append(model.chunk_vectors(texts[start:start + CHUNK_BLOCK], cache=cache, bar=bar).detach())
         self.chunks = torch.cat(parts) if parts else torch.zeros(0, model.encoder.hidden_size, device=self.device)
-        self.statements = torch.from_numpy(model.encode_statements(list(pool))).to(self.device)
+        # the pool's fixed vectors: read from the serving statement build where it holds them
+        # (``known_statements``, same statement side), the rest encoded once
+        known = known_statements or {}
+        vectors = np.zeros((len(pool), model.embedding_dim), dtype=np.float32)
+        missing = [i for i, text in enumerate(pool) if text not in known]
+        for i, text in enumerate(pool):
+            if text in known:
+                vectors[i] = known[text]
+        if missing:
+            vectors[missing] = model.encode_statements([pool[i] for i in missing])
+        self.reused_statements = len(pool) - len(missing)
+        self.statements = torch.from_numpy(vectors).to(self.device)
         self.users = users
         self.statement_loss = MultiPositiveInfoNCELoss(config.temperature, config.min_temperature,
                                                        config.max_temperature).to(self.device)

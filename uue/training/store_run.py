@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from storage.errors import UUEError
+import numpy as np
+
+from index.builds import active_build
+from index.vectors import VectorSet, build_stem, read_statement_fingerprint
+from storage.errors import NotFound, UUEError
 from uue.data.schema import UserData
 from uue.model.chunk_cache import ChunkVectorCache
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.training.checkpoint import read_checkpoint, weights_checksum
 from uue.training.trainer import UniversalUserEmbeddingTrainer
+
+logger = logging.getLogger(__name__)
+
+
+def serving_statement_vectors(store: Any, model: UniversalUserEmbeddingModel) -> dict[str, np.ndarray]:
+    """``{text: vector}`` of the active statement build when its statement side is the model's
+    (a locked model trained from the model that built it): training then reads the serving
+    statement index instead of embedding the pool again. {} otherwise."""
+    try:
+        build = active_build(store, "statements")
+    except NotFound:
+        return {}
+    if read_statement_fingerprint(build) != model.statement_fingerprint():
+        return {}
+    try:
+        vectors = VectorSet.load(build_stem(build), mmap=True)
+    except NotFound:
+        return {}
+    texts = store.statement_texts([int(i) for i in vectors.ids])
+    logger.info("reading %d statement vectors from the serving build %d", len(texts), build.id)
+    return {texts[int(i)]: np.asarray(v, dtype=np.float32) for i, v in zip(vectors.ids, vectors.vectors)
+            if int(i) in texts}
 
 
 def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *, resume_from: str | Path | None = None,
@@ -51,9 +78,11 @@ def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *,
     cache = None
     if cache_dir is not None and config.training_mode == "locked":
         cache = ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
+    known = serving_statement_vectors(store, model) if config.training_mode == "locked" else None
     trainer = UniversalUserEmbeddingTrainer(config, load("train"), load("dev"), pool, output_dir=output_dir,
                                             held_out=held_out, show_progress=show_progress, model=model,
-                                            run_info={"max_users": limit}, chunk_cache=cache)
+                                            run_info={"max_users": limit}, chunk_cache=cache,
+                                            known_statements=known)
     metrics = trainer.train(resume_from=resume_from)
     path = Path(output_dir).resolve()
     store.register_model(str(path), config.base_model_name, trainer.model.embedding_dim, metrics,

@@ -78,7 +78,8 @@ class UniversalUserEmbeddingTrainer:
                  sampler: NegativeSampler | None = None, held_out: set[str] | None = None,
                  model: UniversalUserEmbeddingModel | None = None, device: str | torch.device | None = None,
                  show_progress: bool = True, run_info: dict[str, Any] | None = None,
-                 chunk_cache: ChunkVectorCache | None = None) -> None:
+                 chunk_cache: ChunkVectorCache | None = None,
+                 known_statements: dict[str, np.ndarray] | None = None) -> None:
         config = config.resolved()
         self.config = config
         #: JSON-safe facts about how the run was started, kept in checkpoints (e.g. ``max_users``)
@@ -126,7 +127,7 @@ class UniversalUserEmbeddingTrainer:
         self.chunk_cache = chunk_cache if locked else None
         if locked:
             self.steps: LockedSteps | TextSteps = LockedSteps(self.model, self.step_users, self.pool, config,
-                                                              self.chunk_cache, show_progress)
+                                                              self.chunk_cache, show_progress, known_statements)
         else:
             self.steps = TextSteps(self.model, self.step_users, self.pool, config, sampler, self._encode_pool)
         self.sampler = sampler

@@ -1,5 +1,9 @@
 """The vectors behind an index build, kept next to it as plain ``.npy`` files.
 
+A statement build also records ``STEM.encoder.json``: the fingerprint of the statement
+side that embedded it, so another model with the same statement side (a locked model and
+its base) reuses its vectors, in index builds and in training.
+
 ``STEM.ids.npy`` (int64, sorted), ``STEM.vectors.npy`` (float32 [n, d], L2-normalised)
 and ``STEM.hashes.npy`` (the content hash each vector was computed from). They serve
 three jobs: incremental builds (reuse a vector whose content did not change), the
@@ -9,8 +13,10 @@ needed), and ``verify``. Loaded with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,4 +88,26 @@ class VectorSet:
     @staticmethod
     def files(stem: Path) -> list[Path]:
         """Every file a build may keep next to its index (the statement build's calibration too)."""
-        return [Path(f"{stem}.{part}.npy") for part in (*PARTS, "calibration")]
+        return [*(Path(f"{stem}.{part}.npy") for part in (*PARTS, "calibration")), Path(f"{stem}.encoder.json")]
+
+
+def build_stem(build: Any) -> Path:
+    """``indexes/users-<stamp>.faiss`` → ``indexes/users-<stamp>``: the stem of a build's vector files."""
+    return Path(build.path).with_suffix("")
+
+
+def statement_fingerprint_path(stem: Path) -> Path:
+    return Path(f"{stem}.encoder.json")
+
+
+def write_statement_fingerprint(stem: Path, fingerprint: str) -> None:
+    atomic_write(statement_fingerprint_path(stem),
+                 lambda out: out.write(json.dumps({"statement_fingerprint": fingerprint}).encode()))
+
+
+def read_statement_fingerprint(build: Any) -> str | None:
+    """The statement fingerprint recorded with a build; None for builds without one."""
+    try:
+        return json.loads(statement_fingerprint_path(build_stem(build)).read_text())["statement_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
