@@ -225,32 +225,20 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     def encoder_fingerprint(self) -> str:
         """Identifies what a chunk vector depends on: the token encoder's weights, its token
-        pooling and ``max_chunk_length`` (the key of the chunk-vector cache)."""
+        pooling and ``max_chunk_length`` (the key of the chunk-vector cache). Computed once per
+        model object: call it on a model whose weights no longer change (loaded, or locked)."""
         if getattr(self, "_fingerprint", None) is None:
-            import hashlib
-
-            h = hashlib.blake2b(digest_size=20)
-            h.update(f"{self.encoder.pooling}|{self.config.max_chunk_length}|{type(self.encoder.tokenizer).__name__}|"
-                     f"{len(self.encoder.tokenizer)}".encode())
-            for name, tensor in sorted(self.encoder.state_dict().items()):
-                h.update(name.encode())
-                h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-            self._fingerprint = h.hexdigest()
+            self._fingerprint = _fingerprint(
+                f"{self.encoder.pooling}|{self.config.max_chunk_length}|{type(self.encoder.tokenizer).__name__}|"
+                f"{len(self.encoder.tokenizer)}", self.encoder)
         return self._fingerprint
 
     def statement_fingerprint(self) -> str:
         """Identifies what a statement vector depends on: the token encoder, the query
         instruction, ``max_statement_length`` and the projection. Two models with the same one
         (a locked model and its base) embed every statement identically."""
-        import hashlib
-
-        h = hashlib.blake2b(digest_size=20)
-        h.update(f"{self.encoder_fingerprint()}|{self.config.max_statement_length}|"
-                 f"{self.encoder.query_instruction}".encode())
-        for name, tensor in sorted(self.projection.state_dict().items()):
-            h.update(name.encode())
-            h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-        return h.hexdigest()
+        return _fingerprint(f"{self.encoder_fingerprint()}|{self.config.max_statement_length}|"
+                            f"{self.encoder.query_instruction}", self.projection)
 
     def chunk_vectors(self, texts: list[str], batch_size: int = 64, cache: ChunkVectorCache | None = None,
                       bar: tqdm | None = None) -> torch.Tensor:
@@ -336,6 +324,17 @@ class UniversalUserEmbeddingModel(nn.Module):
         for start in range(0, len(history), CHUNK_BLOCK):
             stream.add(self.chunk_vectors(history[start:start + CHUNK_BLOCK], batch_size, cache, bar))
         return self.embed_users(stream.result()[None, :])[0].float().cpu().numpy()
+
+
+def _fingerprint(settings: str, module: nn.Module) -> str:
+    """blake2b of ``settings`` and every tensor of ``module`` (by name, as float32 bytes)."""
+    import hashlib
+
+    h = hashlib.blake2b(settings.encode(), digest_size=20)
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def default_device() -> torch.device:
