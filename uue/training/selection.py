@@ -12,13 +12,15 @@ things worse.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import rankdata
 
 from uue.evaluation.metrics import recall_at_k
-from uue.model.chunk_cache import ChunkVectorCache
+from uue.evaluation.user_metrics import half_recall_at_1
+from uue.model.chunk_cache import CachedEmbedder, ChunkVectorCache
 
 RECALL_K = 10
 SELECTION_KEYS = (f"dev_recall@{RECALL_K}", "dev_statement_auc", "dev_half_recall@1")
@@ -27,21 +29,6 @@ DEV_SLICE = 10  # 1 in DEV_SLICE training users (by a hash of user_id) selects t
 
 def in_dev_slice(user_id: str) -> bool:
     return int.from_bytes(hashlib.blake2b(user_id.encode("utf-8"), digest_size=8).digest(), "big") % DEV_SLICE == 0
-
-
-def half_recall_at_1(model, histories: Sequence[Sequence[str]], cache: ChunkVectorCache | None) -> float | None:
-    """Each user's history split in two (even / odd positions): how often a half's nearest
-    other half is the same user's. None with fewer than two users of >= 2 chunks."""
-    pairs = [h for h in histories if len(h) >= 2]
-    if len(pairs) < 2:
-        return None
-    halves = [list(h[0::2]) for h in pairs] + [list(h[1::2]) for h in pairs]
-    vectors = model.encode_users(halves, cache=cache)
-    scores = vectors @ vectors.T
-    np.fill_diagonal(scores, -np.inf)
-    n = len(pairs)
-    partner = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
-    return float(np.mean(scores.argmax(1) == partner))
 
 
 def statement_auc(scores: np.ndarray, positives: Sequence[set[int]]) -> float | None:
@@ -81,8 +68,8 @@ def dev_metrics(model, histories: Sequence[Sequence[str]], positives: Sequence[s
         auc = statement_auc(scores, positives)
         if auc is not None:
             out["dev_statement_auc"] = auc
-    half = half_recall_at_1(model, histories, cache)
-    if half is not None:
+    half, _ = half_recall_at_1(CachedEmbedder(model, cache) if cache is not None else model, histories)
+    if not math.isnan(half):
         out["dev_half_recall@1"] = half
     present = [out[k] for k in SELECTION_KEYS if k in out]
     if present:
