@@ -1,0 +1,26 @@
+"""The ``uue`` command group; the command modules attach their commands to it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from cli.common import UUEGroup
+
+
+@click.group(cls=UUEGroup)
+@click.option("--home", type=click.Path(file_okay=False), default=None,
+              help="Workspace directory (default: $UUE_HOME, else ./.uue).")
+@click.option("--db", default=None, metavar="URL",
+              help="SQLAlchemy database URL (default: $UUE_DATABASE_URL, else HOME/uue.db).")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="uue")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> None:
+    """UUE — Universal User Embeddings: users and statements in one vector space."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.ensure_object(dict)
+    ctx.obj.update(home=home, db=db)

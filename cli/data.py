@@ -1,0 +1,115 @@
+"""Data commands: ``datasets``, ``ingest``, ``stats``, ``users``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.app import main
+from cli.common import json_option, print_json, workspace
+
+
+@main.command()
+@click.argument("name")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="users.jsonl to write.")
+@click.option("--statements-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the dataset's statement pool (statements.jsonl).")
+@click.option("--users", "n_users", type=click.IntRange(min=0), default=None,
+              help="How many users (synthetic: default 1000; movielens: the first N).")
+@click.option("--seed", type=int, default=None, help="Random seed (synthetic; default 0).")
+@click.option("--topics", "n_topics", type=int, default=None, help="Number of topics (synthetic; default all).")
+@click.option("--split", type=click.Choice(["hash", "train", "dev", "test"]), default=None,
+              help="Write a split field (synthetic; default none: the store assigns it by hash).")
+@click.option("--path", type=click.Path(file_okay=False), default=None,
+              help="An ml-100k directory (movielens; default: the copy recbole ships).")
+@click.option("--ratings-per-chunk", type=click.IntRange(min=1), default=None, help="movielens; default 10.")
+@click.option("--languages", default=None,
+              help="parlspeech: comma-separated of en, de, es, nl (default all; 'en' for English-only encoders).")
+def datasets(name: str, out: str, statements_out: str | None, **options: Any) -> None:
+    """Write dataset NAME (synthetic, movielens, parlspeech) as users.jsonl to --out.
+
+    Example: uue datasets parlspeech --languages en --out data/mps.jsonl --statements-out data/mps-statements.jsonl
+    """
+    from uue.data import load_dataset, write_jsonl
+
+    dataset = load_dataset(name, **{k: v for k, v in options.items() if v is not None})
+    n = write_jsonl(dataset, out, statements_out)
+    extra = f", statement pool -> {statements_out}" if statements_out else ""
+    click.echo(f"wrote {n} {name} users -> {out}{extra}")
+
+
+@main.command()
+@click.argument("users_file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--statements", "statements_file", type=click.Path(dir_okay=False), default=None,
+              help="A statement pool: .jsonl of {\"text\", \"category\"} or .txt, one per line.")
+@json_option
+@click.pass_context
+def ingest(ctx: click.Context, users_file: str, statements_file: str | None, as_json: bool) -> None:
+    """Ingest USERS_FILE (users.jsonl) in one transaction; a bad line writes nothing."""
+    with workspace(ctx).open_store() as store:
+        counts = store.ingest_file(users_file, statements_file, progress=not as_json)
+    if as_json:
+        print_json(counts)
+        return
+    click.echo(f"ingested {users_file}: {counts.get('users_added', 0)} new users, "
+               f"{counts.get('users_replaced', 0)} replaced, {counts.get('chunks', 0)} chunks, "
+               f"{counts.get('statements_added', 0)} new statements, {counts.get('labels', 0)} labels")
+
+
+@main.command()
+@json_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """What is stored: users per split, chunks, platforms, statements, labels."""
+    with workspace(ctx).open_store() as store:
+        data = store.stats()
+    if as_json:
+        print_json(data)
+        return
+    splits = ", ".join(f"{k} {v}" for k, v in data["splits"].items())
+    click.echo(f"users       {data['users']}  ({splits})")
+    click.echo(f"chunks      {data['chunks']}")
+    click.echo("platforms   " + (", ".join(f"{k} {v}" for k, v in data["platforms"].items()) or "-"))
+    click.echo(f"statements  {data['statements']}  ({data['held_out_statements']} held out for zero-shot)")
+    click.echo(f"labels      {data['positive_labels']} positive, {data['negative_labels']} negative")
+    click.echo("traits      " + (", ".join(data["traits"]) or "-"))
+    click.echo("metadata    " + (", ".join(data["user_metadata_keys"]) or "-"))
+    click.echo(f"models      {data['models']}")
+
+
+@main.group()
+def users() -> None:
+    """Look at stored users."""
+
+
+@users.command("show")
+@click.argument("user_id")
+@click.option("--chunks", "max_chunks", type=int, default=10, show_default=True,
+              help="How many chunks to print (text output).")
+@json_option
+@click.pass_context
+def users_show(ctx: click.Context, user_id: str, max_chunks: int, as_json: bool) -> None:
+    """One user's metadata, traits, statements and chunks."""
+    with workspace(ctx).open_store() as store:
+        pk, record = store.get_user(user_id)
+    if as_json:
+        print_json({"id": pk, **record})
+        return
+    click.echo(f"{record['user_id']}  (id {pk}, split {record['split']}, {len(record['chunks'])} chunks)")
+    if record["metadata"]:
+        click.echo("metadata: " + ", ".join(f"{k}={v}" for k, v in record["metadata"].items()))
+    if record["traits"]:
+        click.echo("traits:   " + ", ".join(f"{k}={v:g}" for k, v in record["traits"].items()))
+    for label, texts in (("statements", record["statements"]), ("not true", record["negative_statements"])):
+        if texts:
+            click.echo(f"{label}:")
+            for text in texts:
+                click.echo(f"  - {text}")
+    click.echo("chunks:")
+    for chunk in record["chunks"][:max_chunks]:
+        where = " ".join(x for x in (chunk["timestamp"], chunk["platform"]) if x)
+        text = chunk["text"] if len(chunk["text"]) <= 200 else chunk["text"][:197] + "..."
+        click.echo(f"  [{where}] {text}" if where else f"  {text}")
+    if len(record["chunks"]) > max_chunks:
+        click.echo(f"  ... {len(record['chunks']) - max_chunks} more (--chunks N)")

@@ -1,0 +1,171 @@
+"""Index and query commands: ``index build|rebuild|verify|stats``, ``audience``, ``similar``, ``profile``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.app import main
+from cli.common import (
+    filter_options,
+    json_option,
+    k_option,
+    print_hits,
+    print_json,
+    search_params,
+    search_params_options,
+    searcher,
+    workspace,
+)
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build, rebuild, verify and inspect the FAISS indexes."""
+
+
+def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool) -> None:
+    from uue.search.builds import build_indexes
+
+    ws = workspace(ctx)
+    with ws.open_store() as store:
+        result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
+                               full=full, progress=not as_json, cache_dir=ws.cache_dir)
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(result))
+        return
+    for kind in ("users", "statements"):
+        click.echo(f"{kind:<10} build {result.build_ids[kind]}: {result.factory[kind]}, {result.counts[kind]} vectors "
+                   f"({result.embedded[kind]} embedded, {result.reused[kind]} reused)")
+    click.echo(f"active now; took {result.seconds:.1f}s")
+
+
+@index_group.command("build")
+@click.option("--factory", default=None, help='FAISS factory string for users: "Flat", "HNSW32", "IVF1024,PQ32"... '
+              "(default: the active build's, else Flat).")
+@click.option("--statement-factory", default=None, help="FAISS factory string for the statement pool (default Flat).")
+@click.option("--full", is_flag=True, help="Embed everything again instead of only new or changed users.")
+@json_option
+@click.pass_context
+def index_build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool,
+                as_json: bool) -> None:
+    """Embed users and statements with the active model; write and activate both indexes."""
+    _build(ctx, factory, statement_factory, full, as_json)
+
+
+@index_group.command("rebuild")
+@click.option("--factory", default=None, help="FAISS factory string for users (default: the active build's).")
+@json_option
+@click.pass_context
+def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool) -> None:
+    """Re-embed everything into a new version; switch atomically (the old one serves until then)."""
+    _build(ctx, factory, None, True, as_json)
+
+
+@index_group.command("verify")
+@json_option
+@click.pass_context
+def index_verify(ctx: click.Context, as_json: bool) -> None:
+    """Check checksums, and that every stored user and statement has exactly one vector."""
+    from uue.search.maintenance import verify_indexes
+
+    with workspace(ctx).open_store() as store:
+        report = verify_indexes(store)
+    if as_json:
+        print_json(report)
+    else:
+        for problem in report["problems"]:
+            click.echo(f"problem: {problem}", err=True)
+        for kind, n in report["stale"].items():
+            if n:
+                click.echo(f"{kind}: {n} changed since the build (run `uue index build`)")
+        if report["ok"]:
+            click.echo("ok: both indexes match the store and their checksums")
+    if not report["ok"]:
+        ctx.exit(1)
+
+
+@index_group.command("stats")
+@json_option
+@click.pass_context
+def index_stats_command(ctx: click.Context, as_json: bool) -> None:
+    """The active builds and the build history."""
+    from uue.search.maintenance import index_stats
+
+    with workspace(ctx).open_store() as store:
+        data = index_stats(store)
+    if as_json:
+        print_json(data)
+        return
+    if not data["builds"]:
+        click.echo("no index built yet: run `uue index build`")
+    for row in data["builds"]:
+        mark = "*" if row["active"] else " "
+        marked = f"  {row['removed_marked']} marked removed" if row["removed_marked"] else ""
+        click.echo(f"{mark} build {row['id']:>3} {row['kind']:<10} {row['factory']:<14} {row['count']:>9} x "
+                   f"{row['dim']}  model #{row['model_id']}  {row['created']}  {row['size_mb']} MB{marked}")
+
+
+@main.command()
+@click.argument("text")
+@k_option
+@filter_options
+@search_params_options
+@json_option
+@click.pass_context
+def audience(ctx: click.Context, text: str, k: int, where: tuple[str, ...], since: str | None, until: str | None,
+             nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
+    """The users that the statement TEXT describes best."""
+    from storage.filters import parse_filter
+
+    user_filter = parse_filter(where, since, until)
+    hits = searcher(ctx).audience(text, k, user_filter, search_params(nprobe, ef_search))
+    print_hits(hits, as_json, "user_id", "no users match the filter")
+
+
+@main.command()
+@click.argument("user_id")
+@k_option
+@filter_options
+@search_params_options
+@json_option
+@click.pass_context
+def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], since: str | None,
+            until: str | None, nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
+    """The users nearest to USER_ID (never USER_ID itself)."""
+    from storage.filters import parse_filter
+
+    user_filter = parse_filter(where, since, until)
+    hits = searcher(ctx).similar(user_id, k, user_filter, search_params(nprobe, ef_search))
+    print_hits(hits, as_json, "user_id", "no other users match the filter")
+
+
+@main.command()
+@click.argument("user_id")
+@k_option
+@click.option("--statement", "statements", multiple=True, metavar="TEXT",
+              help="Also score this free-text statement for the user. Repeatable.")
+@click.option("--calibrated", is_flag=True,
+              help="Rank by scores calibrated per statement (standard deviations above the typical user).")
+@json_option
+@click.pass_context
+def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], calibrated: bool,
+            as_json: bool) -> None:
+    """The pool statements that describe USER_ID best (plus any --statement).
+
+    Scores are cosine similarities. --calibrated ranks by each statement's score
+    standardised over users instead (+2.0 = the statement fits this user two standard
+    deviations better than it fits users in general): it demotes statements that are
+    close to everyone, and also those true of everyone (see the README's results).
+
+    Example: uue profile u42 -k 5 --statement "works night shifts"
+    """
+    result = searcher(ctx).profile(user_id, k, statements, calibrated=calibrated)
+    if as_json:
+        print_json(result.to_json())
+        return
+    print_hits(result.top, False, "statement", "the statement pool is empty")
+    if result.scored:
+        click.echo("asked:")
+        print_hits(result.scored, False, "statement", "")
