@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, case, cast, func, null, select, true
 
 from storage.errors import UUEError
 from storage.records import normalise_timestamp
@@ -54,6 +54,11 @@ def _date_only(value: str) -> date | None:
 
 def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str | None = None) -> UserFilter:
     """Parse ``KEY=VALUE`` strings and timestamps; raise ``FilterError`` with the fix."""
+    for name, item in (*(("--where", w) for w in where), ("--since", since), ("--until", until)):
+        try:
+            (item or "").encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line arrive as lone surrogates
+            raise FilterError(f"{name} {item!r} is not valid UTF-8 text") from None
     pairs = []
     for item in where:
         key, sep, value = item.partition("=")
@@ -78,6 +83,20 @@ def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str
     return parsed
 
 
+def _chunk_key_value(store: Store):
+    """``(chunk primary key column, key column, value-as-text column, FROM clause)`` of chunk metadata
+    as one row per key, so a key is a bound parameter (never spliced into a JSON path: a key with a
+    quote works) and a value reads as ``attribute_value`` writes user metadata: strings as they are,
+    ``true`` / ``false`` for booleans, numbers as their JSON text."""
+    if store.engine.dialect.name == "sqlite":
+        pairs = func.json_each(Chunk.metadata_).table_valued("key", "type", "atom").alias("chunk_meta")
+        value = case((pairs.c.type.in_(("true", "false")), pairs.c.type),
+                     (pairs.c.type == "null", null()), else_=cast(pairs.c.atom, String))
+        return Chunk.__table__.join(pairs, true()), pairs.c.key, value
+    pairs = func.json_each_text(Chunk.metadata_).table_valued("key", "value").alias("chunk_meta")  # PostgreSQL
+    return Chunk.__table__.join(pairs, true()), pairs.c.key, pairs.c.value
+
+
 def _condition(store: Store, key: str, value: str) -> Select:
     if key == "platform":
         return select(Chunk.user_pk).where(Chunk.platform == value)
@@ -87,12 +106,13 @@ def _condition(store: Store, key: str, value: str) -> Select:
         is_user_key = s.scalar(select(UserAttribute.key).where(UserAttribute.key == key).limit(1)) is not None
         if is_user_key:
             return select(UserAttribute.user_pk).where(UserAttribute.key == key, UserAttribute.value == value)
-        chunk_value = Chunk.metadata_[key].as_string()
-        if s.scalar(select(Chunk.id).where(chunk_value.is_not(None)).limit(1)) is None:
+        source, key_column, value_column = _chunk_key_value(store)
+        has_key = select(Chunk.id).select_from(source).where(key_column == key, value_column.is_not(None)).limit(1)
+        if s.scalar(has_key) is None:
             user_keys = sorted(s.scalars(select(UserAttribute.key).distinct()))
             raise FilterError(f"unknown filter key {key!r}: not platform, split, a user metadata key "
                               f"({', '.join(user_keys) or 'none stored'}) or a chunk metadata key")
-    return select(Chunk.user_pk).where(chunk_value == value)
+    return select(Chunk.user_pk).select_from(source).where(key_column == key, value_column == value)
 
 
 def resolve_filter(store: Store, user_filter: UserFilter) -> np.ndarray | None:

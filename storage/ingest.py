@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import JSON, Connection, Engine, Table, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
+from storage import strict_json
 from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
 
@@ -47,7 +48,7 @@ class _Writer:
         key = tuple(metadata.items())
         text = self._json_cache.get(key)
         if text is None:
-            text = json.dumps(metadata)
+            text = strict_json.dumps(metadata)
             if len(self._json_cache) < 100_000:
                 self._json_cache[key] = text
         return text

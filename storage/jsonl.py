@@ -6,10 +6,10 @@ skipped. The first bad line raises ``IngestError("path:line: what is wrong")``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from storage import strict_json
 from storage.errors import IngestError
 from storage.records import InvalidRecord, StatementRecord, UserRecord, validate_statement, validate_user
 
@@ -40,9 +40,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def _parse(path: Path, number: int, line: str) -> object:
     try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise IngestError(f"{path}:{number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        return strict_json.loads(line)
+    except strict_json.StrictJSONError as exc:
+        raise IngestError(f"{path}:{number}: {exc}") from None
 
 
 def read_users(path: str | Path) -> Iterator[UserRecord]:

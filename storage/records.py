@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, TypedDict
+
+from storage.strict_json import INT_MAX
 
 SPLITS = ("train", "dev", "test")
 USER_FIELDS = frozenset(
@@ -62,7 +65,8 @@ def is_held_out(statement: str) -> bool:
 def normalise_timestamp(value: str) -> str:
     """Parse an ISO 8601 timestamp; return it in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
 
-    A timestamp without a zone is taken as UTC.
+    A timestamp without a zone is taken as UTC. ``ValueError`` (with the reason) when it
+    is not ISO 8601, or falls outside the years 0001-9999 once converted to UTC.
     """
     if len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == "-":
         # already in the stored form: only check that it is a real date and time
@@ -74,7 +78,17 @@ def normalise_timestamp(value: str) -> str:
     parsed = datetime.fromisoformat(text)  # raises ValueError on a bad timestamp
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("it falls outside the years 0001-9999 once converted to UTC") from None
+    return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"  # isoformat pads the year to 4 digits
+
+
+def normalise_user_id(user_id: str) -> str:
+    """A ``user_id`` in Unicode NFC: ``"café"`` typed precomposed or as ``e`` + combining accent
+    is one user (ingest and every lookup normalise the same way)."""
+    return user_id if unicodedata.is_normalized("NFC", user_id) else unicodedata.normalize("NFC", user_id)
 
 
 def _flat_object(value: Any, field: str) -> dict[str, Any]:
@@ -83,8 +97,11 @@ def _flat_object(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRecord(f"'{field}' must be a JSON object, got {type(value).__name__}")
     for key, item in value.items():
-        if type(item) in (dict, list):
+        kind = type(item)
+        if kind in (dict, list):
             raise InvalidRecord(f"'{field}.{key}' must be a string, number, boolean or null (metadata is flat)")
+        if (kind is float and not math.isfinite(item)) or (kind is int and abs(item) > INT_MAX):
+            raise InvalidRecord(f"'{field}.{key}' is {item!r}: numbers must be finite and fit in 64 bits")
     return value
 
 
@@ -119,10 +136,10 @@ def _chunk(value: Any, i: int) -> ChunkRecord:
             raise InvalidRecord(f"'chunks[{i}].timestamp' must be an ISO 8601 string")
         try:
             timestamp = normalise_timestamp(timestamp)
-        except ValueError:
+        except ValueError as exc:
+            what = "is outside the years 0001-9999 in UTC" if "outside" in str(exc) else "is not ISO 8601"
             raise InvalidRecord(
-                f"'chunks[{i}].timestamp' is not ISO 8601: {value['timestamp']!r} "
-                "(expected e.g. 2024-05-01T12:00:00Z)"
+                f"'chunks[{i}].timestamp' {what}: {value['timestamp']!r} (expected e.g. 2024-05-01T12:00:00Z)"
             ) from None
     if len(value) > 4 or not CHUNK_FIELDS.issuperset(value):
         unknown = value.keys() - CHUNK_FIELDS
@@ -148,6 +165,7 @@ def validate_user(obj: Any) -> UserRecord:
     user_id = obj.get("user_id")
     if not isinstance(user_id, str) or not user_id.strip():
         raise InvalidRecord("'user_id' is required and must be a non-empty string")
+    user_id = normalise_user_id(user_id)
     chunks = obj.get("chunks")
     if not isinstance(chunks, list) or not chunks:
         raise InvalidRecord("'chunks' is required and must be a non-empty list")

@@ -16,8 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from storage import strict_json
 from storage.errors import NotFound, UUEError
-from storage.records import StatementRecord, UserRecord
+from storage.records import StatementRecord, UserRecord, normalise_user_id
 from storage.tables import (
     SQL_IN_BATCH,
     Base,
@@ -124,7 +125,8 @@ class Store:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, echo=echo)
+            # every JSON column is written by the one strict serialiser: no NaN / Infinity in the store
+            self.engine: Engine = create_engine(url, echo=echo, json_serializer=strict_json.dumps)
         except Exception as exc:  # bad URL or missing driver
             raise UUEError(f"cannot open database {url!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
@@ -180,6 +182,7 @@ class Store:
             return s.scalar(stmt) or 0
 
     def user_pk(self, user_id: str) -> int:
+        user_id = normalise_user_id(user_id)
         with self.session() as s:
             pk = s.scalar(select(User.id).where(User.user_id == user_id))
         if pk is None:
