@@ -6,7 +6,8 @@ Contract shared by every backend:
 - vectors are float32 ``[n, dim]``, L2-normalised (the index re-normalises a copy
   defensively when norms deviate), compared by inner product (= cosine);
 - ``search`` returns ``(scores float32 [n, k], ids int64 [n, k])`` padded with
-  ``-inf`` / ``-1`` when fewer than ``k`` results exist;
+  ``-inf`` / ``-1`` when fewer than ``k`` results exist; an allow-list (``ids``) and a
+  deny-list (``exclude``) apply inside the search;
 - ``save(path)`` writes the index file atomically plus a JSON sidecar
   ``<path>.json`` (backend, factory, dim, count, metric, library version, size,
   checksum); ``load(path)`` mirrors it. ``save`` returns the file's sha256;
@@ -70,8 +71,10 @@ class VectorIndex(ABC):
 
     @abstractmethod
     def search(self, queries: np.ndarray, k: int, *, ids: np.ndarray | None = None,
-               params: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` by inner product; ``ids`` restricts results to an allow-list."""
+               params: dict[str, Any] | None = None, exclude: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` by inner product; ``ids`` restricts results to an allow-list, ``exclude``
+        leaves ids out (e.g. deleted users), still returning ``k`` results when that many remain."""
 
     @abstractmethod
     def contains(self, ids: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ The vector stays in the graph until a rebuild: "HNSW: remove marks, rebuild comp
 ``stats()["removed_marked"]`` says how many are waiting.
 
 Filtered search: the allow-list is applied inside FAISS (``SearchParameters*.sel``, an
-``IDSelectorBitmap`` when the ids are dense, else ``IDSelectorBatch``). When the list is
+``IDSelectorBitmap`` when the ids are dense, else ``IDSelectorBatch``); so is a
+deny-list (``exclude``, e.g. users deleted since the build: ``IDSelectorNot``). When the list is
 small (≤ ``max(EXACT_SCAN_MIN, EXACT_SCAN_FRACTION × count)``) the index instead
 reconstructs just those vectors and scans them exactly: faster, and exact where graph
 or IVF search would miss most of a sparse allow-list. A filtered HNSW search without
@@ -292,7 +293,8 @@ class FaissIndex(VectorIndex):
     # ---- search ---------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, k: int, *, ids: np.ndarray | None = None,
-               params: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               params: dict[str, Any] | None = None, exclude: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         opts = check_params(params, SEARCH_PARAMS)
         k = int(k)
         if k < 1:
@@ -305,12 +307,26 @@ class FaissIndex(VectorIndex):
             allow = as_ids(ids) if ids is not None else self.ids()
             if allow.size > 1 and not np.all(allow[1:] > allow[:-1]):
                 allow = np.unique(allow)  # sorted input (as SQL ORDER BY gives) skips the sort
+            if exclude is not None and len(exclude):
+                allow = allow[~np.isin(allow, as_ids(exclude))]
+                if not allow.size:
+                    return padded(len(q), k)
             if exact or (exact is None and allow.size <= self.exact_threshold):
                 logger.debug("exact scan over %d allowed ids (threshold %d)", allow.size, self.exact_threshold)
                 return self._exact_search(q, k, allow)
             sel, buf = make_selector(allow)
             keep.append(buf)
             fraction = min(1.0, allow.size / max(self.count, 1))
+        elif exclude is not None and len(exclude):
+            deny = np.unique(as_ids(exclude))
+            denied = faiss.IDSelectorBatch(deny)
+            sel = faiss.IDSelectorNot(denied)
+            keep.append(denied)  # the wrappers hold raw pointers: keep what they point to alive
+            if self._marked:  # marked-removed slots carry id -1
+                live = faiss.IDSelectorRange(0, MAX_ID)
+                keep.extend([live, sel])
+                sel = faiss.IDSelectorAnd(live, sel)
+            fraction = max(1.0 - deny.size / max(self.count, 1), 1.0 / max(self.count, 1))
         elif self._marked:
             sel = faiss.IDSelectorRange(0, MAX_ID)  # marked-removed slots carry id -1
         search_params = self._search_params(sel, opts, keep, fraction)

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from storage import strict_json
 from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
+from storage.users import first_free_user_pk
 
 logger = logging.getLogger(__name__)
 
@@ -81,33 +82,45 @@ class _Writer:
         existing: dict[str, int] = {}
         for part in batched(list(latest)):
             existing.update(self.conn.execute(select(User.user_id, User.id).where(User.user_id.in_(part))).all())
-        if existing:
-            pks = list(existing.values())
-            for table in CHILD_TABLES:
-                for part in batched(pks):
-                    self.conn.execute(delete(table).where(table.c.user_pk.in_(part)))
-            self.conn.execute(
-                update(USERS).where(USERS.c.id == bindparam("b_pk")).values(
-                    {"split": bindparam("b_split"), "metadata": bindparam("b_metadata"),
-                     "content_hash": bindparam("b_hash"), "num_chunks": bindparam("b_n"),
-                     "updated_at": utcnow()}),
-                [{"b_pk": existing[u], "b_split": r["split"], "b_metadata": r["metadata"],
-                  "b_hash": content_hash(r), "b_n": len(r["chunks"])} for u, r in latest.items() if u in existing],
-            )
-            self.counts["users_replaced"] += len(existing)
+        first_position = self.update_existing(latest, existing) if existing else {}
         fresh = [r for u, r in latest.items() if u not in existing]
         pk_of = dict(existing)
         if fresh:
             rows = [{"user_id": r["user_id"], "split": r["split"], "metadata": r["metadata"],
                      "content_hash": content_hash(r), "num_chunks": len(r["chunks"])} for r in fresh]
+            start = first_free_user_pk(self.conn)
+            if start is not None:  # never a deleted user's id (SQLite would reuse the largest)
+                for offset, row in enumerate(rows):
+                    row["id"] = start + offset
             # RETURNING (id, user_id) and a map by the unique user_id: no row-order guarantee is
             # needed, so SQLAlchemy can batch the rows into multi-row INSERTs.
             pk_of.update((user_id, pk) for pk, user_id in
                          self.conn.execute(insert(USERS).returning(USERS.c.id, USERS.c.user_id), rows))
             self.counts["users_added"] += len(fresh)
-        self._children(latest, pk_of)
+        self._children(latest, pk_of, first_position)
 
-    def _children(self, latest: dict[str, UserRecord], pk_of: dict[str, int]) -> None:
+    def update_existing(self, latest: dict[str, UserRecord], existing: dict[str, int]) -> dict[str, int]:
+        """Replace the stored users of ``existing`` (user_id -> pk) with their new records.
+
+        Returns the position of each user's first chunk to write (here 0: all of them anew);
+        ``storage.append.AppendWriter`` overrides this to keep what is stored.
+        """
+        pks = list(existing.values())
+        for table in CHILD_TABLES:
+            for part in batched(pks):
+                self.conn.execute(delete(table).where(table.c.user_pk.in_(part)))
+        self.conn.execute(
+            update(USERS).where(USERS.c.id == bindparam("b_pk")).values(
+                {"split": bindparam("b_split"), "metadata": bindparam("b_metadata"),
+                 "content_hash": bindparam("b_hash"), "num_chunks": bindparam("b_n"),
+                 "updated_at": utcnow()}),
+            [{"b_pk": existing[u], "b_split": r["split"], "b_metadata": r["metadata"],
+              "b_hash": content_hash(r), "b_n": len(r["chunks"])} for u, r in latest.items() if u in existing],
+        )
+        self.counts["users_replaced"] += len(existing)
+        return {}
+
+    def _children(self, latest: dict[str, UserRecord], pk_of: dict[str, int], first_position: dict[str, int]) -> None:
         chunk_rows, label_rows, trait_rows, attr_rows = [], [], [], []
         missing: dict[str, None] = {}
         for record in latest.values():
@@ -121,7 +134,7 @@ class _Writer:
             pk = pk_of[user_id]
             chunk_rows.extend((pk, position, c["text"], c["platform"], c["timestamp"],
                                as_json(c["metadata"]) if c["metadata"] else None)
-                              for position, c in enumerate(record["chunks"]))
+                              for position, c in enumerate(record["chunks"], start=first_position.get(user_id, 0)))
             labels = {ids[t]: False for t in record["negative_statements"]}
             labels.update({ids[t]: True for t in record["statements"]})
             label_rows.extend((pk, s, p) for s, p in labels.items())
@@ -175,14 +188,19 @@ def bump_data_version(conn: Connection) -> None:
 
 
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
-                   *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
+                   *, batch_size: int = 2000, progress: bool = False, append: bool = False) -> dict[str, int]:
     """Write a statement pool and users in ONE transaction; return counts.
 
     ``users`` may be a lazy iterator that raises (e.g. ``IngestError`` on a bad line):
-    the transaction is then rolled back and nothing is written.
+    the transaction is then rolled back and nothing is written. ``append``: a user already
+    stored keeps their history and gets the line's chunks added (``storage.append``).
     """
+    if append:
+        from storage.append import AppendWriter as writer_class
+    else:
+        writer_class = _Writer
     with engine.begin() as conn:
-        writer = _Writer(conn)
+        writer = writer_class(conn)
         pool = list(statements)
         if pool:
             writer.statements(pool)
@@ -198,12 +216,12 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         logger.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
                     writer.counts["duplicate_lines"])
     keys = ("users_added", "users_replaced", "duplicate_lines", "chunks", "labels", "statements_added",
-            "pool_statements")
+            "pool_statements") + (("users_appended", "chunks_already_stored") if append else ())
     return {key: writer.counts.get(key, 0) for key in keys}
 
 
 def ingest_files(engine: Engine, users_path, statements_path=None, *, batch_size: int = 2000,
-                 progress: bool = False) -> dict[str, int]:
+                 progress: bool = False, append: bool = False) -> dict[str, int]:
     """Ingest a ``users.jsonl`` (and optional statement pool) in one transaction.
 
     A bad line anywhere raises ``IngestError("path:line: ...")`` and writes nothing.
@@ -211,4 +229,5 @@ def ingest_files(engine: Engine, users_path, statements_path=None, *, batch_size
     from storage.jsonl import read_statements, read_users
 
     statements = read_statements(statements_path) if statements_path is not None else ()
-    return ingest_records(engine, read_users(users_path), statements, batch_size=batch_size, progress=progress)
+    return ingest_records(engine, read_users(users_path), statements, batch_size=batch_size, progress=progress,
+                          append=append)

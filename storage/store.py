@@ -160,17 +160,20 @@ class Store:
     # ---- ingest ----------------------------------------------------------------------
 
     def ingest(self, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
-               *, batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
-        """Write validated records in one transaction (see ``storage.ingest``)."""
+               *, batch_size: int = 2000, progress: bool = False, append: bool = False) -> dict[str, int]:
+        """Write validated records in one transaction (see ``storage.ingest``); ``append``
+        adds chunks to stored users instead of replacing them (``storage.append``)."""
         from storage.ingest import ingest_records
 
-        return ingest_records(self.engine, users, statements, batch_size=batch_size, progress=progress)
+        return ingest_records(self.engine, users, statements, batch_size=batch_size, progress=progress,
+                              append=append)
 
-    def ingest_file(self, users_path, statements_path=None, *, progress: bool = False) -> dict[str, int]:
+    def ingest_file(self, users_path, statements_path=None, *, progress: bool = False,
+                    append: bool = False) -> dict[str, int]:
         """Ingest a ``users.jsonl`` file (and a statement pool) in one transaction."""
         from storage.ingest import ingest_files
 
-        return ingest_files(self.engine, users_path, statements_path, progress=progress)
+        return ingest_files(self.engine, users_path, statements_path, progress=progress, append=append)
 
     # ---- users -----------------------------------------------------------------------
 

@@ -134,6 +134,14 @@ class IndexBuild(Base):
     __table_args__ = (UniqueConstraint("kind", "path"),)
 
 
+class DeletedUser(Base):
+    """The primary key of a deleted user (never its ``user_id``): queries leave it out of
+    index builds made before the deletion, and SQLite never gives it to a new user."""
+
+    __tablename__ = "deleted_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
 
 class StoreMeta(Base):
     """Small key/value facts about the store, e.g. ``data_version`` (bumped by each ingest)."""

@@ -96,6 +96,30 @@ class ChunkVectorCache:
         self._db.close()
 
 
+def purge_chunks(directory: str | Path, texts: Sequence[str]) -> int:
+    """Delete the vectors of these chunk texts from every cache file in ``directory`` (a
+    deleted user's chunks); returns how many were removed. Other users' chunks with the same
+    text are simply embedded again when next needed."""
+    files = sorted(Path(directory).glob("chunks-*.sqlite")) if Path(directory).is_dir() else []
+    keys = list(dict.fromkeys(chunk_key(t) for t in texts))
+    removed = 0
+    for path in files:
+        try:
+            db = sqlite3.connect(str(path), timeout=120)
+            try:
+                with db:
+                    for start in range(0, len(keys), BATCH):
+                        part = keys[start:start + BATCH]
+                        marks = ",".join("?" * len(part))
+                        removed += db.execute(f"DELETE FROM vectors WHERE key IN ({marks})", part).rowcount
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise ChunkCacheError(f"cannot delete from the chunk-vector cache {path}: {exc}; deleting the file "
+                                  "is safe (it is rebuilt on use)") from None
+    return removed
+
+
 class CachedEmbedder:
     """A dual encoder whose user side reads chunk vectors through the cache of its token
     encoder (``Embedder`` protocol: ``encode_users`` / ``encode_statements``): the

@@ -9,7 +9,8 @@
   default because it measured better on every benchmark set (README). The whole pool is
   scored exactly (one matrix-vector product over the stored statement vectors).
 
-Filters are resolved in SQL to an id set that is applied inside the FAISS search. A
+Filters are resolved in SQL to an id set that is applied inside the FAISS search; users
+deleted since the build are left out inside the search too (still ``k`` results). A
 ``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
 so a long-running process picks up a rebuild without a restart. A build's file is
 checked against its recorded sha256 when it is loaded (once per build per process,
@@ -35,6 +36,7 @@ from storage.errors import UUEError
 from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
+from storage.users import deleted_user_pks
 from uue.search.builds import build_stem
 from uue.search.calibration import calibrate, load_stats, statement_stats, user_sample
 
@@ -101,6 +103,7 @@ class Searcher:
         self._model = model
         self._loaded: dict[str, _Loaded] = {}
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
+        self._deleted: tuple[tuple[int, int], np.ndarray | None] | None = None  # ((build, version), ids)
 
     FILTER_CACHE = 64  # resolved filters kept per Searcher (LRU), valid until the next ingest
 
@@ -116,6 +119,19 @@ class Searcher:
         self._filters[key] = ids
         while len(self._filters) > self.FILTER_CACHE:
             self._filters.popitem(last=False)
+        return ids
+
+    def deleted_ids(self, users: _Loaded) -> np.ndarray | None:
+        """Ids of users deleted since the build ``users`` was made (its vectors still hold
+        them): left out of every result until the next build drops them."""
+        key = (users.build.id, self.store.data_version())
+        cached = self._deleted
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        tombstones = deleted_user_pks(self.store)
+        present = tombstones[users.vectors.rows(tombstones) >= 0] if len(tombstones) else tombstones
+        ids = present if len(present) else None
+        self._deleted = (key, ids)
         return ids
 
     # ---- loading ----------------------------------------------------------------------
@@ -193,7 +209,8 @@ class Searcher:
         if allowed is not None and len(allowed) == 0:
             return []
         want = k + (1 if exclude is not None and allowed is None else 0)
-        scores, ids = users.index.search(query[None, :], want, ids=allowed, params=params)
+        scores, ids = users.index.search(query[None, :], want, ids=allowed, params=params,
+                                         exclude=self.deleted_ids(users))
         pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i != exclude][:k]
         names = self.store.user_ids([i for i, _ in pairs])
         return [UserHit(names[i], s) for i, s in pairs if i in names]
@@ -205,6 +222,33 @@ class Searcher:
         query = self.statement_vectors([text])[0]
         allowed = self.allowed_ids(user_filter)
         return self._search_users(query, k, allowed, None, params)
+
+    def audience_scores(self, text: str, user_filter: UserFilter | None = None, min_score: float | None = None,
+                        limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every indexed user the statement describes, best first, as ``(ids, scores)``:
+        an exact scan of the stored vectors (no ``MAX_K`` cap), for exports. ``min_score``
+        keeps scores at or above it; ``limit`` keeps the best ``limit``."""
+        if limit is not None and limit < 1:
+            raise QueryError(f"the limit must be at least 1, got {limit}")
+        query = self.statement_vectors([text])[0]
+        users = self._active("users")
+        ids = np.asarray(users.vectors.ids, dtype=np.int64)
+        keep = np.ones(len(ids), dtype=bool)
+        allowed = self.allowed_ids(user_filter)
+        if allowed is not None:
+            keep &= np.isin(ids, allowed)
+        deleted = self.deleted_ids(users)
+        if deleted is not None:
+            keep &= ~np.isin(ids, deleted)
+        rows = np.flatnonzero(keep)
+        scores = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), 65_536):  # memory-mapped vectors, read in blocks
+            block = rows[start:start + 65_536]
+            scores[start:start + len(block)] = np.asarray(users.vectors.vectors[block], dtype=np.float32) @ query
+        if min_score is not None:
+            rows, scores = rows[scores >= min_score], scores[scores >= min_score]
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return ids[rows[order]], scores[order]
 
     def similar(self, user_id: str, k: int = 10, user_filter: UserFilter | None = None,
                 params: dict | None = None) -> list[UserHit]:
