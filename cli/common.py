@@ -98,7 +98,7 @@ def search_params(nprobe: int | None, ef_search: int | None) -> dict | None:
 def searcher(ctx: click.Context):
     from uue.search.queries import Searcher
 
-    return Searcher(workspace(ctx).open_store())
+    return Searcher(workspace(ctx).open_store(create=False))
 
 
 def print_hits(hits: list, as_json: bool, key: str, empty: str) -> None:

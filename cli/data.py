@@ -43,30 +43,49 @@ def datasets(name: str, out: str, statements_out: str | None, **options: Any) ->
 @click.argument("users_file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--statements", "statements_file", type=click.Path(dir_okay=False), default=None,
               help="A statement pool: .jsonl of {\"text\", \"category\"} or .txt, one per line.")
+@click.option("--append", is_flag=True,
+              help="Add each line's chunks, statements, traits and metadata to a stored user instead of "
+                   "replacing the user (chunks already stored are skipped).")
 @json_option
 @click.pass_context
-def ingest(ctx: click.Context, users_file: str, statements_file: str | None, as_json: bool) -> None:
-    """Ingest USERS_FILE (users.jsonl) in one transaction; a bad line writes nothing."""
+def ingest(ctx: click.Context, users_file: str, statements_file: str | None, append: bool, as_json: bool) -> None:
+    """Ingest USERS_FILE (users.jsonl) in one transaction; a bad line writes nothing.
+
+    A user_id already stored is replaced by its line, or with --append keeps its history
+    and gets the line's new chunks (only those are embedded at the next `uue index build`).
+
+    Example: uue ingest data/today.jsonl --append
+    """
+    from uue.operations import ingest as ingest_file
+
     with workspace(ctx).open_store() as store:
-        counts = store.ingest_file(users_file, statements_file, progress=not as_json)
+        counts = ingest_file(store, users_file, statements_file, append=append, progress=not as_json)
     if as_json:
         print_json(counts)
         return
-    click.echo(f"ingested {users_file}: {counts.get('users_added', 0)} new users, "
-               f"{counts.get('users_replaced', 0)} replaced, {counts.get('chunks', 0)} chunks, "
-               f"{counts.get('statements_added', 0)} new statements, {counts.get('labels', 0)} labels")
+    changed = (f"{counts.get('users_appended', 0)} appended to" if append
+               else f"{counts.get('users_replaced', 0)} replaced")
+    skipped = f" ({counts['chunks_already_stored']} already stored)" if counts.get("chunks_already_stored") else ""
+    click.echo(f"ingested {users_file}: {counts.get('users_added', 0)} new users, {changed}, "
+               f"{counts.get('chunks', 0)} chunks{skipped}, {counts.get('statements_added', 0)} new statements, "
+               f"{counts.get('labels', 0)} labels")
 
 
 @main.command()
 @json_option
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
-    """What is stored: users per split, chunks, platforms, statements, labels."""
-    with workspace(ctx).open_store() as store:
-        data = store.stats()
+    """The workspace, and what is stored: users per split, chunks, platforms, statements, labels.
+
+    Example: uue --home ~/uue stats
+    """
+    ws = workspace(ctx)
+    with ws.open_store(create=False) as store:
+        data = {"workspace": str(ws.home), "database": ws.shown_database_url(), **store.stats()}
     if as_json:
         print_json(data)
         return
+    click.echo(f"workspace   {ws.describe()}")
     splits = ", ".join(f"{k} {v}" for k, v in data["splits"].items())
     click.echo(f"users       {data['users']}  ({splits})")
     click.echo(f"chunks      {data['chunks']}")
@@ -76,40 +95,3 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     click.echo("traits      " + (", ".join(data["traits"]) or "-"))
     click.echo("metadata    " + (", ".join(data["user_metadata_keys"]) or "-"))
     click.echo(f"models      {data['models']}")
-
-
-@main.group()
-def users() -> None:
-    """Look at stored users."""
-
-
-@users.command("show")
-@click.argument("user_id")
-@click.option("--chunks", "max_chunks", type=int, default=10, show_default=True,
-              help="How many chunks to print (text output).")
-@json_option
-@click.pass_context
-def users_show(ctx: click.Context, user_id: str, max_chunks: int, as_json: bool) -> None:
-    """One user's metadata, traits, statements and chunks."""
-    with workspace(ctx).open_store() as store:
-        pk, record = store.get_user(user_id)
-    if as_json:
-        print_json({"id": pk, **record})
-        return
-    click.echo(f"{record['user_id']}  (id {pk}, split {record['split']}, {len(record['chunks'])} chunks)")
-    if record["metadata"]:
-        click.echo("metadata: " + ", ".join(f"{k}={v}" for k, v in record["metadata"].items()))
-    if record["traits"]:
-        click.echo("traits:   " + ", ".join(f"{k}={v:g}" for k, v in record["traits"].items()))
-    for label, texts in (("statements", record["statements"]), ("not true", record["negative_statements"])):
-        if texts:
-            click.echo(f"{label}:")
-            for text in texts:
-                click.echo(f"  - {text}")
-    click.echo("chunks:")
-    for chunk in record["chunks"][:max_chunks]:
-        where = " ".join(x for x in (chunk["timestamp"], chunk["platform"]) if x)
-        text = chunk["text"] if len(chunk["text"]) <= 200 else chunk["text"][:197] + "..."
-        click.echo(f"  [{where}] {text}" if where else f"  {text}")
-    if len(record["chunks"]) > max_chunks:
-        click.echo(f"  ... {len(record['chunks']) - max_chunks} more (--chunks N)")

@@ -42,7 +42,7 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
                  "negatives": negatives, "sampler_options": key_values(negative_options, "--negative-option")}
     config = resume_config(resume, config_file, overrides) if resume else config_from_sources(config_file, overrides)
     ws = workspace(ctx)
-    with ws.open_store() as store:
+    with ws.open_store(create=False) as store:
         new_dir = None
         if output_dir is None:
             output_dir = str(Path(resume).resolve().parent) if resume else (new_dir := str(ws.new_run_dir()))
@@ -81,7 +81,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
     from uue.jobs.pipeline import evaluate_from_store
 
     ws = workspace(ctx)
-    with ws.open_store() as store:
+    with ws.open_store(create=False) as store:
         target = Path(output_dir) if output_dir else ws.reports_dir / Path(store.active_model().path).name
         results = evaluate_from_store(store, target, data=data, show_progress=not as_json, cache_dir=ws.cache_dir)
     if as_json:

@@ -27,7 +27,7 @@ def _build(ctx: click.Context, factory: str | None, statement_factory: str | Non
     from uue.search.builds import build_indexes
 
     ws = workspace(ctx)
-    with ws.open_store() as store:
+    with ws.open_store(create=False) as store:
         result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
                                full=full, progress=not as_json, cache_dir=ws.cache_dir)
     if as_json:
@@ -70,7 +70,7 @@ def index_verify(ctx: click.Context, as_json: bool) -> None:
     """Check checksums, and that every stored user and statement has exactly one vector."""
     from uue.search.maintenance import verify_indexes
 
-    with workspace(ctx).open_store() as store:
+    with workspace(ctx).open_store(create=False) as store:
         report = verify_indexes(store)
     if as_json:
         print_json(report)
@@ -93,7 +93,7 @@ def index_stats_command(ctx: click.Context, as_json: bool) -> None:
     """The active builds and the build history."""
     from uue.search.maintenance import index_stats
 
-    with workspace(ctx).open_store() as store:
+    with workspace(ctx).open_store(create=False) as store:
         data = index_stats(store)
     if as_json:
         print_json(data)
@@ -109,18 +109,41 @@ def index_stats_command(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.argument("text")
-@k_option
+@click.option("-k", "k", type=click.IntRange(min=1), default=None,
+              help="Number of results (default 10; with --out, every user passing the filters).")
 @filter_options
+@click.option("--min-score", type=float, default=None, help="Only users scoring at least this (cosine).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the audience to FILE.csv or FILE.jsonl (rank, user_id, score), with no 10,000 cap.")
 @search_params_options
 @json_option
 @click.pass_context
-def audience(ctx: click.Context, text: str, k: int, where: tuple[str, ...], since: str | None, until: str | None,
-             nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
-    """The users that the statement TEXT describes best."""
+def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...], since: str | None,
+             until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
+             ef_search: int | None, as_json: bool) -> None:
+    """The users that the statement TEXT describes best.
+
+    With --out the whole audience is written to a file, from an exact scan of every
+    indexed user (best first; -k and --min-score cut it).
+
+    Example: uue audience "enjoys hiking" --where country=DE --min-score 0.3 --out hikers.csv
+    """
     from storage.filters import parse_filter
 
     user_filter = parse_filter(where, since, until)
-    hits = searcher(ctx).audience(text, k, user_filter, search_params(nprobe, ef_search))
+    if out is not None:
+        from uue.search.export import export_audience, export_format
+
+        export_format(out)  # refuse a bad file name before any work
+        n = export_audience(searcher(ctx), text, out, user_filter=user_filter, min_score=min_score, limit=k)
+        if as_json:
+            print_json({"out": out, "users": n})
+        else:
+            click.echo(f"wrote {n} users to {out}")
+        return
+    hits = searcher(ctx).audience(text, k or 10, user_filter, search_params(nprobe, ef_search))
+    if min_score is not None:
+        hits = [h for h in hits if h.score >= min_score]
     print_hits(hits, as_json, "user_id", "no users match the filter")
 
 

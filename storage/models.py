@@ -27,7 +27,7 @@ def list_models(store: Store) -> list[dict[str, Any]]:
     return [{"id": r.id, "path": r.path, "base_model": r.base_model, "embedding_dim": r.embedding_dim,
              "created": r.created_at.isoformat(timespec="seconds"), "active": bool(r.active),
              "on_disk": (Path(r.path) / "model.safetensors").is_file(), "index_builds": builds.get(r.id, 0),
-             "serving": sorted(kind for kind, model_id in serving.items() if model_id == r.id),
+             "serving": [kind for kind in ("users", "statements") if serving.get(kind) == r.id],
              "metrics": dict(r.metrics or {})} for r in rows]
 
 

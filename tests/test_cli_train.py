@@ -159,6 +159,9 @@ def test_default_run_directory_is_removed_when_nothing_was_trained(tmp_path: Pat
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(config(bert_dir, num_epochs=1).to_dict()))
     assert failed(uue(empty_home, "train", "--config", cfg), "uue ingest")
+    assert not empty_home.exists()  # no workspace: refused before anything is created
+    assert uue(empty_home, "ingest", str(tmp_path / "missing.jsonl")).exit_code == 1  # creates the database only
+    assert failed(uue(empty_home, "train", "--config", cfg), "uue ingest")
     assert not any((empty_home / "models").iterdir())
 
 
@@ -209,15 +212,17 @@ def test_model_config_checks_in_the_library() -> None:
 
 def test_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}"
-    result = uue(tmp_path / "home", "--db", url, "stats")
+    result = uue(tmp_path / "home", "--db", url, "ingest", str(tmp_path / "users.jsonl"))
     assert failed(result, "cannot open database", "x.db", "--db"), result.output
+    result = uue(tmp_path / "home", "--db", url, "stats")  # read-only: names the missing database
+    assert failed(result, "no database", "x.db", "uue ingest"), result.output
 
 
 def test_unusable_home_is_a_clear_error(tmp_path: Path) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("")
-    result = uue(a_file / "home", "stats")
+    result = uue(a_file / "home", "ingest", str(tmp_path / "users.jsonl"))
     assert failed(result, "cannot create the workspace directory", "--home"), result.output
     if Path("/proc/1").is_dir():
-        result = uue(Path("/proc/1/x"), "stats")
+        result = uue(Path("/proc/1/x"), "ingest", str(tmp_path / "users.jsonl"))
         assert failed(result, "cannot create the workspace directory /proc/1/x"), result.output

@@ -239,7 +239,8 @@ def test_cli_queries_and_refusals(served):
 def test_no_index_yet(tmp_path):
     home = tmp_path / "empty"
     result = cli(home, "similar", "anyone")
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output and "no UUE workspace" in result.output
+    home.mkdir()
     store = Store(f"sqlite:///{home / 'uue.db'}")
     store.ingest_file(users_jsonl(tmp_path / "u.jsonl", 1))
     store.register_model("m", "bow", 64)

@@ -46,7 +46,42 @@ class Workspace:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
-    def open_store(self) -> Store:
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or ``None`` for a server database (PostgreSQL) or memory."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            return None  # Store reports the bad URL
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def shown_database_url(self) -> str:
+        """The database URL with any password hidden (safe to print)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "(unparsable database URL)"
+
+    def describe(self) -> str:
+        """The workspace and its database, with any password hidden."""
+        return f"{self.home}  (database {self.shown_database_url()})"
+
+    def open_store(self, *, create: bool = True) -> Store:
+        """The workspace's store. ``create=False`` (read-only commands, and those that need
+        data already there) refuses a workspace whose SQLite database does not exist
+        instead of creating an empty one."""
+        database = self.sqlite_path()
+        if not create and database is not None and not database.is_file():
+            where = f"no UUE workspace at {self.home}" if database.parent == self.home else f"no database {database}"
+            raise UUEError(f"{where}: nothing has been ingested there. Run `uue ingest USERS.jsonl` (or `uue demo`) "
+                           "first, or point --home (or $UUE_HOME) at an existing workspace")
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a parent that cannot hold directories, no permission, read-only disk
