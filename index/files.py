@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from storage.failures import translated_writes
+
 logger = logging.getLogger(__name__)
 
 BLOCK = 8 << 20  # 8 MiB: hashing a 1.5 GB file takes ~1.2 s (warm cache), ~1.3 GB/s
@@ -80,11 +82,16 @@ class HashingWriter:
         self.file = file
         self.sha256 = hashlib.sha256()
         self.size = 0
+        self.error: OSError | None = None  # the first failed write (full disk...)
 
     def write(self, data: bytes) -> int:
         self.sha256.update(data)
         self.size += len(data)
-        return self.file.write(data)
+        try:
+            return self.file.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
 
 
 def _umask() -> int:
@@ -100,16 +107,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[HashingWriter], None]
     and ``path`` keeps its previous content.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with translated_writes(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    out: HashingWriter | None = None
     try:
-        with os.fdopen(fd, "wb") as f:
+        with translated_writes(target), os.fdopen(fd, "wb") as f:
             out = HashingWriter(f)
-            write(out)
+            try:
+                write(out)
+            except Exception:
+                if out.error is not None:  # a library (faiss) wrapped the OSError of our write: name it
+                    raise out.error from None
+                raise
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
-        os.replace(tmp, target)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
+            os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)

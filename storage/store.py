@@ -7,6 +7,7 @@ source of truth for which model is active and which index build serves queries.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from storage import strict_json
 from storage.errors import NotFound, UUEError
+from storage.failures import database_error
 from storage.records import StatementRecord, UserRecord, normalise_user_id
 from storage.tables import (
     SQL_IN_BATCH,
@@ -35,15 +37,35 @@ from storage.tables import (
 
 logger = logging.getLogger(__name__)
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's write lock
+
+
+def busy_timeout_from_env() -> float:
+    """``$UUE_BUSY_TIMEOUT`` (seconds), else ``DEFAULT_BUSY_TIMEOUT``."""
+    raw = os.environ.get("UUE_BUSY_TIMEOUT")
+    if raw is None or not raw.strip():
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        raise UUEError(f"$UUE_BUSY_TIMEOUT={raw!r} is not a number of seconds between 0 and 1e6")
+    return value
+
+
+def _sqlite_pragmas(busy_timeout: float):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # first: the next pragma may wait
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+        cursor.close()
+
+    return apply
 
 
 def _sqlite_models_legacy(cursor) -> bool:
@@ -122,18 +144,25 @@ def _migrate_models(engine: Engine) -> None:
 class Store:
     """SQLAlchemy-backed metadata store. ``Store("sqlite:///path/uue.db")``."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float | None = None) -> None:
+        """``busy_timeout``: seconds a write waits for another process's write lock before it fails
+        with ``WorkspaceBusy`` (default ``$UUE_BUSY_TIMEOUT``, else 30)."""
         self.url = url
+        self.busy_timeout = busy_timeout_from_env() if busy_timeout is None else float(busy_timeout)
         try:
             # every JSON column is written by the one strict serialiser: no NaN / Infinity in the store
             self.engine: Engine = create_engine(url, echo=echo, json_serializer=strict_json.dumps)
         except Exception as exc:  # bad URL or missing driver
             raise UUEError(f"cannot open database {url!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_pragmas(self.busy_timeout))
+        event.listen(self.engine, "handle_error", self._translate)
         try:
             Base.metadata.create_all(self.engine)
             _migrate_models(self.engine)
+        except UUEError:  # translated by the handle_error hook (full disk, read-only file...)
+            self.engine.dispose()
+            raise
         except SQLAlchemyError as exc:  # missing directory, read-only file, server down, bad credentials
             self.engine.dispose()
             reason = getattr(exc, "orig", None) or exc
@@ -141,6 +170,12 @@ class Store:
                            "writable (or the server is reachable), or pass another --db URL "
                            "($UUE_DATABASE_URL)") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _translate(self, context) -> None:
+        """Engine hook: a busy, full or read-only database raises a ``StorageError`` that says so."""
+        error = database_error(self.url, context.original_exception, self.busy_timeout)
+        if error is not None:
+            raise error from None
 
     def close(self) -> None:
         self.engine.dispose()

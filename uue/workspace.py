@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.errors import UUEError
+from storage.failures import filesystem_error
 from storage.store import Store
 
 
@@ -84,9 +85,9 @@ class Workspace:
                            "first, or point --home (or $UUE_HOME) at an existing workspace")
         try:
             self.home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # a parent that cannot hold directories, no permission, read-only disk
-            raise UUEError(f"cannot create the workspace directory {self.home}: {exc.strerror or exc}; "
-                           "pass a writable --home DIR (or set $UUE_HOME)") from None
+        except OSError as exc:  # a parent that cannot hold directories, no permission, read-only or full disk
+            error = filesystem_error(self.home, exc, "create the workspace directory")
+            raise UUEError(f"{error}; or pass another --home DIR (or set $UUE_HOME)") from None
         return Store(self.database_url)
 
     def new_run_dir(self) -> Path:

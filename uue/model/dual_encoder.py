@@ -20,6 +20,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from index.files import sha256_file
+from storage.failures import translated_writes
 from uue.model.chunk_cache import ChunkVectorCache, chunk_key
 from uue.model.config import ConfigError, ModelConfig
 from uue.model.encoder import ModelNotFoundError, TokenEncoder
@@ -102,12 +106,26 @@ class UniversalUserEmbeddingModel(nn.Module):
             return cls(config, encoder)
 
     def save_pretrained(self, directory: str | Path) -> Path:
+        """Write the model directory. Every file is written into a staging directory first and
+        renamed into place only when all were written: a full disk leaves the previous files
+        intact (and a ``StorageError`` that says so), never a partial model."""
         out = Path(directory)
-        (out / BACKBONE_DIR).mkdir(parents=True, exist_ok=True)
-        self.config.save(out / CONFIG_FILE)
-        self.encoder.backbone.config.save_pretrained(out / BACKBONE_DIR)
-        self.encoder.tokenizer.save_pretrained(str(out))
-        save_model(self, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
+        with translated_writes(out):
+            out.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=out, prefix=".saving-"))
+        try:
+            with translated_writes(out):
+                (staging / BACKBONE_DIR).mkdir()
+                self.config.save(staging / CONFIG_FILE)
+                self.encoder.backbone.config.save_pretrained(staging / BACKBONE_DIR)
+                self.encoder.tokenizer.save_pretrained(str(staging))
+                save_model(self, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
+                files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+                for name in sorted(files, key=lambda p: p.name == WEIGHTS_FILE):  # the weights last
+                    (out / name).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / name, out / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         logger.info("saved model to %s", out)
         return out
 

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from index import create_index
 from index.builds import activate_builds, active_build, prune_builds, record_build
+from index.lock import LOCK_NAME, BuildLock
 from index.vectors import VectorSet, build_stem, read_statement_fingerprint, write_statement_fingerprint
 from storage.errors import NotFound, UUEError
 from storage.store import Store
@@ -179,8 +180,19 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
                   full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None) -> BuildResult:
     """Embed what changed with the active model, write both indexes, switch atomically.
 
-    ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``).
+    ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``). One build
+    runs at a time per workspace (``index.lock.BuildLock``; a second waits ``store.busy_timeout``
+    seconds, then raises ``WorkspaceBusy``); holding the lock, it first deletes what killed builds
+    left behind (no other build can be writing them).
     """
+    with BuildLock(directory, store.busy_timeout):
+        _remove_orphans(store, directory, older_than=time.time())
+        return _build_indexes(store, directory, factory=factory, statement_factory=statement_factory, full=full,
+                              progress=progress, model=model, cache_dir=cache_dir)
+
+
+def _build_indexes(store: Store, directory: Path, *, factory: str | None, statement_factory: str | None,
+                   full: bool, progress: bool, model, cache_dir: Path | None) -> BuildResult:
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
@@ -237,13 +249,14 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
             path.unlink(missing_ok=True)
         raise
     prune_builds(store, keep=2)
-    _remove_orphans(store, directory, older_than=started_wall - 60)
+    _remove_orphans(store, directory, older_than=started_wall)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:
-    """Delete files of builds that no longer exist (pruned, or left by a killed build)."""
+    """Delete files of builds that no longer exist (pruned, or left by a killed build: its ``.tmp``
+    files too). Called under the build lock: no other build is writing into ``directory``."""
     from index.builds import list_builds
 
     keep = set()
@@ -251,6 +264,8 @@ def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:
         stem = build_stem(build)
         keep.update({Path(build.path), Path(f"{build.path}.json"), *VectorSet.files(stem)})
     for path in directory.iterdir():
+        if path.name == LOCK_NAME:
+            continue
         if path.is_file() and path not in keep and path.stat().st_mtime < older_than:
             logger.info("removing orphan file %s", path)
             path.unlink(missing_ok=True)

@@ -46,6 +46,7 @@ from safetensors.torch import load_file, load_model
 from tqdm.auto import tqdm
 
 from storage.errors import UUEError
+from storage.failures import translated_writes
 from uue.data.schema import UserData
 from uue.model.chunk_cache import ChunkVectorCache
 from uue.model.config import ModelConfig
@@ -228,6 +229,12 @@ class UniversalUserEmbeddingTrainer:
     def _save_checkpoint(self, epoch: int, step: int) -> Path:
         assert self.output_dir is not None
         directory = self.output_dir / f"{CHECKPOINT_PREFIX}{epoch}"
+        with translated_writes(directory):
+            self._write_checkpoint(directory, epoch, step)
+        self._prune_checkpoints(epoch)
+        return directory
+
+    def _write_checkpoint(self, directory: Path, epoch: int, step: int) -> None:
         self.model.save_pretrained(directory)
         state = {"epoch": epoch, "step": step, "optimizer": self.optimizer.state_dict(),
                  "scheduler": self.scheduler.state_dict(),
@@ -236,9 +243,11 @@ class UniversalUserEmbeddingTrainer:
                  "best_metric": float(self.best_metric), "best_epoch": int(self.best_epoch),
                  "config": json.dumps(self.config.to_dict()),
                  "run": json.dumps({**self.run_info, "data": self.data_fingerprint})}
-        torch.save(state, directory / STATE_FILE)
-        self._prune_checkpoints(epoch)
-        return directory
+        try:
+            torch.save(state, directory / STATE_FILE)
+        except BaseException:  # no half-written state: read_checkpoint refuses a directory without one
+            (directory / STATE_FILE).unlink(missing_ok=True)
+            raise
 
     def _prune_checkpoints(self, current: int) -> None:
         """Keep the newest ``save_total_limit`` checkpoints (the best model lives at the root)."""
@@ -367,5 +376,6 @@ class UniversalUserEmbeddingTrainer:
 
     def _write_curves(self) -> None:
         assert self.output_dir is not None
-        (self.output_dir / "training_curves.json").write_text(json.dumps(self.history, indent=1) + "\n")
-        plot_training_curves(self.history, self.output_dir / "training_curves.png")
+        with translated_writes(self.output_dir):
+            (self.output_dir / "training_curves.json").write_text(json.dumps(self.history, indent=1) + "\n")
+            plot_training_curves(self.history, self.output_dir / "training_curves.png")
