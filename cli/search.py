@@ -1,4 +1,5 @@
-"""Index and query commands: ``index build|rebuild|verify|stats``, ``audience``, ``similar``, ``profile``."""
+"""Index and query commands: ``index build|rebuild|verify|stats``, ``audience``, ``similar``, ``profile``
+(``--explain``: the chunks that matched, ``uue.search.explain``)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,34 @@ def index_stats_command(ctx: click.Context, as_json: bool) -> None:
                    f"{row['dim']}  model #{row['model_id']}  {row['created']}  {row['size_mb']} MB{marked}")
 
 
+def explain_options(func):
+    func = click.option("--explain-top", type=click.IntRange(1, 20), default=3, show_default=True,
+                        help="Chunks shown per result with --explain.")(func)
+    return click.option("--explain", is_flag=True,
+                        help="Show each result's chunks that match the statement best (why it matched).")(func)
+
+
+def _explain(ctx: click.Context, search, user_ids: list[str], statements: list[str], top: int):
+    from uue.search.explain import Explainer
+
+    return Explainer(search, workspace(ctx).cache_dir).explain(user_ids, search.statement_vectors(statements), top)
+
+
+def _print_explained(hits: list, explanations: list[dict], as_json: bool, key: str) -> None:
+    """Hits with their best-matching chunks (``uue.search.explain``): JSON adds an ``explanation``."""
+    from dataclasses import asdict
+
+    if as_json:
+        print_json([{**asdict(h), "explanation": e} for h, e in zip(hits, explanations)])
+        return
+    for rank, (hit, why) in enumerate(zip(hits, explanations), start=1):
+        click.echo(f"{rank:>3}. {hit.score:+.4f}  {getattr(hit, key)}")
+        for chunk in why["top"]:
+            where = " ".join(x for x in (chunk["timestamp"], chunk["platform"]) if x)
+            text = chunk["text"] if len(chunk["text"]) <= 160 else chunk["text"][:157] + "..."
+            click.echo(f"        {chunk['score']:+.3f}  {f'[{where}] ' if where else ''}{text}")
+
+
 @main.command()
 @click.argument("text")
 @click.option("-k", "k", type=click.IntRange(min=1), default=None,
@@ -116,15 +145,17 @@ def index_stats_command(ctx: click.Context, as_json: bool) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the audience to FILE.csv or FILE.jsonl (rank, user_id, score), with no 10,000 cap.")
 @search_params_options
+@explain_options
 @json_option
 @click.pass_context
 def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...], since: str | None,
              until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
-             ef_search: int | None, as_json: bool) -> None:
+             ef_search: int | None, explain: bool, explain_top: int, as_json: bool) -> None:
     """The users that the statement TEXT describes best.
 
     With --out the whole audience is written to a file, from an exact scan of every
-    indexed user (best first; -k and --min-score cut it).
+    indexed user (best first; -k and --min-score cut it). --explain shows each user's
+    chunks that match the statement best.
 
     Example: uue audience "enjoys hiking" --where country=DE --min-score 0.3 --out hikers.csv
     """
@@ -141,9 +172,14 @@ def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...
         else:
             click.echo(f"wrote {n} users to {out}")
         return
-    hits = searcher(ctx).audience(text, k or 10, user_filter, search_params(nprobe, ef_search))
+    search = searcher(ctx)
+    hits = search.audience(text, k or 10, user_filter, search_params(nprobe, ef_search))
     if min_score is not None:
         hits = [h for h in hits if h.score >= min_score]
+    if explain and hits:
+        whys = _explain(ctx, search, [h.user_id for h in hits], [text], explain_top)
+        _print_explained(hits, [w.to_json() for w in whys], as_json, "user_id")
+        return
     print_hits(hits, as_json, "user_id", "no users match the filter")
 
 
@@ -171,10 +207,11 @@ def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], si
               help="Also score this free-text statement for the user. Repeatable.")
 @click.option("--calibrated", is_flag=True,
               help="Rank by scores calibrated per statement (standard deviations above the typical user).")
+@explain_options
 @json_option
 @click.pass_context
 def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], calibrated: bool,
-            as_json: bool) -> None:
+            explain: bool, explain_top: int, as_json: bool) -> None:
     """The pool statements that describe USER_ID best (plus any --statement).
 
     Scores are cosine similarities. --calibrated ranks by each statement's score
@@ -182,9 +219,15 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
     deviations better than it fits users in general): it demotes statements that are
     close to everyone, and also those true of everyone (see the README's results).
 
-    Example: uue profile u42 -k 5 --statement "works night shifts"
+    Example: uue profile u42 -k 5 --statement "works night shifts" --explain
     """
-    result = searcher(ctx).profile(user_id, k, statements, calibrated=calibrated)
+    search = searcher(ctx)
+    result = search.profile(user_id, k, statements, calibrated=calibrated)
+    if explain:
+        hits = result.top + result.scored
+        why = _explain(ctx, search, [user_id], [h.statement for h in hits], explain_top)[0]
+        _print_explained(hits, [why.to_json(i) for i in range(len(hits))], as_json, "statement")
+        return
     if as_json:
         print_json(result.to_json())
         return

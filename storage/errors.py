@@ -12,5 +12,9 @@ class NotFound(UUEError):
     """An unknown user, statement, model or index build."""
 
 
+class UnknownUser(NotFound):
+    """A ``user_id`` that is not in the store."""
+
+
 class IngestError(UUEError):
     """A bad line in an input file: ``path:line: what is wrong``. Nothing was written."""

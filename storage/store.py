@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from storage import strict_json
-from storage.errors import NotFound, UUEError
+from storage.errors import NotFound, UnknownUser, UUEError
 from storage.failures import database_error
 from storage.records import StatementRecord, UserRecord, normalise_user_id
 from storage.tables import (
@@ -224,7 +224,7 @@ class Store:
         with self.session() as s:
             pk = s.scalar(select(User.id).where(User.user_id == user_id))
         if pk is None:
-            raise NotFound(f"unknown user {user_id!r}: no such user_id in the store (see `uue stats`)")
+            raise UnknownUser(f"unknown user {user_id!r}: no such user_id in the store (see `uue stats`)")
         return pk
 
     def user_ids(self, pks: Iterable[int]) -> dict[int, str]:

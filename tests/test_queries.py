@@ -22,7 +22,7 @@ from cli import main
 from index.builds import active_build
 from storage.filters import parse_filter
 from storage.store import Store
-from support.fakes import BagOfWordsEmbedder
+from support.served_workspace import bow_workspace
 from uue.search.builds import build_indexes
 from uue.search.maintenance import verify_indexes
 from uue.search.queries import QueryError, Searcher
@@ -46,13 +46,7 @@ def users_jsonl(path: Path, n_per_topic: int = 6) -> Path:
 
 @pytest.fixture
 def served(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    store = Store(f"sqlite:///{home / 'uue.db'}")
-    store.ingest_file(users_jsonl(tmp_path / "users.jsonl"))
-    store.register_model(str(home / "models" / "bow"), "bag-of-words", 64)
-    model = BagOfWordsEmbedder()
-    result = build_indexes(store, home / "indexes", progress=False, model=model)
+    store, home, model, result = bow_workspace(tmp_path, users_jsonl(tmp_path / "users.jsonl"))
     yield store, home, model, result
     store.close()
 

@@ -88,6 +88,18 @@ def _reuse(old: VectorSet | None, ids: np.ndarray, hashes: np.ndarray, dim: int)
     return vectors, todo
 
 
+def open_chunk_cache(model, cache_dir: Path | None):
+    """The chunk-vector cache of a locked model's (frozen, shared) token encoder; None for
+    partial / full models, whose encoder is their own: a cache file per such model would
+    only grow the disk (their unchanged users still reuse their vectors by content hash)."""
+    locked = getattr(getattr(model, "config", None), "training_mode", None) == "locked"
+    if cache_dir is None or not locked or not hasattr(model, "encoder_fingerprint"):
+        return None
+    from uue.model.chunk_cache import ChunkVectorCache
+
+    return ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
+
+
 class _LazyModel:
     """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
 
@@ -105,17 +117,8 @@ class _LazyModel:
         return self._model
 
     def cache(self):
-        """The chunk-vector cache of a locked model's (frozen, shared) token encoder; None for
-        partial / full models, whose encoder is their own: a cache file per such model would
-        only grow the disk (their unchanged users still reuse their vectors by content hash)."""
-        model = self.get()
-        locked = getattr(getattr(model, "config", None), "training_mode", None) == "locked"
-        if self._cache is None and self.cache_dir is not None and locked and hasattr(model, "encoder_fingerprint"):
-            from uue.model.chunk_cache import ChunkVectorCache
-
-            model = self.get()
-            self._cache = ChunkVectorCache.for_encoder(self.cache_dir, model.encoder_fingerprint(),
-                                                       model.encoder.hidden_size)
+        if self._cache is None:
+            self._cache = open_chunk_cache(self.get(), self.cache_dir)
         return self._cache
 
     def statement_fingerprint(self) -> str | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,10 @@ def _file_key(build: IndexBuild) -> tuple | None:
 
 class QueryError(UUEError):
     """A query that cannot be answered as asked (bad k, empty text, stale index)."""
+
+
+class StaleIndex(QueryError):
+    """The index cannot answer until a build: another model's, or older than the user asked about."""
 
 
 @dataclass
@@ -101,9 +106,11 @@ class Searcher:
     def __init__(self, store: Store, *, model=None, mmap: bool = False, verify: bool = True) -> None:
         self.store, self.mmap, self.verify = store, mmap, verify
         self._model = model
+        self._model_id: int | None = None  # the store's id of a model this Searcher loaded itself
         self._loaded: dict[str, _Loaded] = {}
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
         self._deleted: tuple[tuple[int, int], np.ndarray | None] | None = None  # ((build, version), ids)
+        self._lock = threading.RLock()  # one loader at a time: a server shares one Searcher between threads
 
     FILTER_CACHE = 64  # resolved filters kept per Searcher (LRU), valid until the next ingest
 
@@ -112,13 +119,15 @@ class Searcher:
         if user_filter is None or user_filter.empty:
             return None
         key = (user_filter, self.store.data_version())
-        if key in self._filters:
-            self._filters.move_to_end(key)
-            return self._filters[key]
+        with self._lock:
+            if key in self._filters:
+                self._filters.move_to_end(key)
+                return self._filters[key]
         ids = resolve_filter(self.store, user_filter)
-        self._filters[key] = ids
-        while len(self._filters) > self.FILTER_CACHE:
-            self._filters.popitem(last=False)
+        with self._lock:
+            self._filters[key] = ids
+            while len(self._filters) > self.FILTER_CACHE:
+                self._filters.popitem(last=False)
         return ids
 
     def deleted_ids(self, users: _Loaded) -> np.ndarray | None:
@@ -141,12 +150,19 @@ class Searcher:
         cached = self._loaded.get(kind)
         if cached is not None and cached.build.id == build.id:
             return cached
+        with self._lock:  # threads that see the same new build load it once
+            cached = self._loaded.get(kind)
+            if cached is not None and cached.build.id == build.id:
+                return cached
+            return self._load(kind, build)
+
+    def _load(self, kind: str, build: IndexBuild) -> _Loaded:
         model_row = self.store.active_model()
         if build.model_id != model_row.id:
-            raise QueryError(f"the {kind} index (build {build.id}) was made with model #{build.model_id}, "
+            raise StaleIndex(f"the {kind} index (build {build.id}) was made with model #{build.model_id}, "
                              f"but the active model is #{model_row.id}: run `uue index rebuild`")
         if build.dim != model_row.embedding_dim:
-            raise QueryError(f"the {kind} index has dimension {build.dim} but the active model embeds in "
+            raise StaleIndex(f"the {kind} index has dimension {build.dim} but the active model embeds in "
                              f"{model_row.embedding_dim}: run `uue index rebuild`")
         key = _file_key(build)
         check = self.verify and key not in _VERIFIED
@@ -156,19 +172,31 @@ class Searcher:
         loaded = _Loaded(build, index, VectorSet.load(build_stem(build)),
                          load_stats(build_stem(build)) if kind == "statements" else None)
         if loaded.index.dim != build.dim:
-            raise QueryError(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
+            raise StaleIndex(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
                              "run `uue index rebuild`")
         self._loaded[kind] = loaded
         return loaded
 
     def model(self):
-        if self._model is None:
-            from uue.model.dual_encoder import UniversalUserEmbeddingModel
+        """The given model, else the active one: loaded once, and again when another model is activated."""
+        if self._model is not None and self._model_id is None:
+            return self._model  # given by the caller
+        row = self.store.active_model()
+        if self._model is None or self._model_id != row.id:
+            with self._lock:
+                if self._model is None or self._model_id != row.id:
+                    from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
-            row = self.store.active_model()
-            self._model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum)
-            self._model.eval()
+                    logger.info("loading model #%d from %s", row.id, row.path)
+                    model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum)
+                    self._model, self._model_id = model.eval(), row.id
         return self._model
+
+    def check_ready(self) -> None:
+        """Load (or confirm) both active builds and the model; raise what would stop a query."""
+        for kind in ("users", "statements"):
+            self._active(kind)
+        self.model()
 
     def statement_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Stored vectors for pool statements, the model for anything else."""
@@ -196,7 +224,7 @@ class Searcher:
         users = self._active("users")
         rows = users.vectors.rows(np.array([pk]))
         if rows[0] < 0:
-            raise QueryError(f"user {user_id!r} was ingested after the last index build: run `uue index build`")
+            raise StaleIndex(f"user {user_id!r} was ingested after the last index build: run `uue index build`")
         return pk, np.asarray(users.vectors.vectors[rows[0]], dtype=np.float32)
 
     # ---- queries ----------------------------------------------------------------------

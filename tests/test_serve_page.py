@@ -1,0 +1,116 @@
+"""The page at ``/`` in real headless Chromium (Debian's ``chromium``, driven by Playwright),
+against a real server on a free loopback port; with a screenshot check."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from storage.records import validate_user
+from support.fakes import BagOfWordsEmbedder
+from support.server import running_server
+from uue.search.builds import build_indexes
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+BAR = np.array([130, 169, 235])  # the score bar: #2f6fde at 60 % opacity on white
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from test_serve import make_state
+
+    state = make_state(tmp_path_factory.mktemp("page"))
+    hostile = {"user_id": "mallory", "chunks": [{"text": "<img src=x onerror=\"document.title='pwned'\"> hiking"}]}
+    state.store.ingest([validate_user(hostile)])
+    build_indexes(state.store, state.indexes_dir, progress=False, model=BagOfWordsEmbedder())
+    with running_server(state) as url:
+        yield url
+    state.store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(site)
+    page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def test_find_an_audience_see_why_and_open_a_user(page, tmp_path):
+    assert page.eval_on_selector_all("#pool option", "options => options.map(o => o.value)") == [
+        "enjoys hiking", "enjoys baking", "enjoys chess"]
+    page.fill("#statement", "mountain trail hiking")
+    page.fill("#where", "country=FR")
+    page.fill("#k", "3")
+    page.click("#find")
+    page.wait_for_selector("#audience li.audience-hit")
+    hits = page.locator("#audience li.audience-hit")
+    assert hits.count() == 3
+    assert sorted(page.eval_on_selector_all("#audience .user-link", "b => b.map(x => x.textContent)")) == [
+        "hiking-1", "hiking-3", "hiking-5"]
+    for i in range(3):
+        assert "hiking" in hits.nth(i).locator(".explain li").first.inner_text()
+
+    shot = tmp_path / "audience.png"
+    page.locator("#results").screenshot(path=str(shot))
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 600
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # text and bars drawn, not a blank box
+    assert (np.abs(pixels - BAR).max(axis=2) <= 12).sum() > 3 * 100  # three score bars
+
+    page.click("#audience .user-link >> nth=0")
+    page.wait_for_selector("#user:not([hidden])")
+    user = page.inner_text("#user-title")
+    assert user.startswith("hiking-")
+    assert "country=FR" in page.inner_text("#user-meta")
+    assert page.locator("#chunks li").count() == 3
+    assert "hiking" in page.locator("#why li").first.inner_text()
+    assert "mountain trail hiking" in page.inner_text("#why-statement")
+    assert page.locator("#profile li").first.inner_text().startswith("enjoys hiking")
+    assert page.inner_text("#statements") == "enjoys hiking"
+    similar = page.locator("#similar .user-link")
+    assert similar.count() == 5 and user not in [similar.nth(i).inner_text() for i in range(5)]
+    other = similar.first.inner_text()
+    similar.first.click()
+    page.wait_for_function(f"document.getElementById('user-title').textContent === {other!r}")
+
+
+def test_errors_show_on_the_page(page):
+    page.fill("#statement", "hiking")
+    page.fill("#where", "shoe_size=9")
+    page.click("#find")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "unknown filter key 'shoe_size'" in page.inner_text("#error")
+    page.fill("#user-id", "nobody")
+    page.press("#user-id", "Enter")
+    page.wait_for_function("document.getElementById('error').textContent.includes('nobody')")
+    assert "unknown user 'nobody'" in page.inner_text("#error")
+
+
+def test_stored_text_is_shown_as_text_never_markup(page):
+    page.fill("#user-id", "mallory")
+    page.press("#user-id", "Enter")
+    page.wait_for_selector("#user:not([hidden])")
+    assert "<img src=x" in page.inner_text("#chunks")
+    assert page.locator("#user img").count() == 0 and page.title() != "pwned"

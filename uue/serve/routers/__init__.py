@@ -1,0 +1,1 @@
+"""One router per resource: queries, users, indexes, health (+ metrics), the page."""

@@ -1,0 +1,155 @@
+// The UUE page: calls the JSON API of the server that served it. Text goes into the page
+// with textContent only (never innerHTML), so stored user text cannot inject markup.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let currentStatement = "";
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  let body = null;
+  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function showError(error) {
+  $("error").textContent = error ? String(error.message || error) : "";
+  $("error").hidden = !error;
+}
+
+function filterParams() {
+  const params = new URLSearchParams();
+  for (const line of $("where").value.split("\n")) if (line.trim()) params.append("where", line.trim());
+  if ($("since").value.trim()) params.set("since", $("since").value.trim());
+  if ($("until").value.trim()) params.set("until", $("until").value.trim());
+  return params;
+}
+
+function chunkItem(chunk) {
+  const li = el("li");
+  const when = [chunk.timestamp, chunk.platform].filter(Boolean).join(" · ");
+  if (when) li.append(el("span", when, "when"));
+  if (chunk.score !== undefined) li.append(el("span", chunk.score.toFixed(3) + " ", "score"));
+  li.append(el("span", chunk.text));
+  return li;
+}
+
+function userButton(userId) {
+  const button = el("button", userId, "user-link");
+  button.type = "button";
+  button.dataset.user = userId;
+  button.addEventListener("click", () => openUser(userId));
+  return button;
+}
+
+async function findAudience(event) {
+  event.preventDefault();
+  showError(null);
+  currentStatement = $("statement").value.trim();
+  const params = filterParams();
+  params.set("text", currentStatement);
+  params.set("k", $("k").value || "10");
+  if ($("explain").checked) params.set("explain", "true");
+  $("status").textContent = "searching…";
+  try {
+    const hits = await api("/audience?" + params);
+    const list = $("audience");
+    list.replaceChildren();
+    const top = hits.length ? Math.max(...hits.map((h) => h.score), 1e-6) : 1;
+    for (const hit of hits) {
+      const li = el("li");
+      li.className = "audience-hit";
+      const row = el("div", null, "hit");
+      const bar = el("div", null, "bar");
+      bar.style.width = `${Math.max(2, 120 * Math.max(hit.score, 0) / top)}px`;
+      row.append(userButton(hit.user_id), el("span", hit.score.toFixed(4), "score"), bar);
+      li.append(row);
+      if (hit.explanation) {
+        const why = el("ol", null, "explain");
+        for (const chunk of hit.explanation.top) why.append(chunkItem(chunk));
+        li.append(why);
+      }
+      list.append(li);
+    }
+    $("results-title").textContent = `${hits.length} users for “${currentStatement}”`;
+    $("results").hidden = false;
+    if (!hits.length) list.append(el("li", "no users match the filters"));
+  } catch (error) {
+    showError(error);
+  } finally {
+    $("status").textContent = "ready";
+  }
+}
+
+async function openUser(userId) {
+  showError(null);
+  $("status").textContent = "loading user…";
+  const id = encodeURIComponent(userId);
+  try {
+    const profileParams = new URLSearchParams({ k: "5" });
+    if (currentStatement) {
+      profileParams.append("statement", currentStatement);
+      profileParams.set("explain", "true");
+    }
+    const [user, profile, similar] = await Promise.all([
+      api(`/users/${id}`), api(`/users/${id}/profile?${profileParams}`), api(`/users/${id}/similar?k=5`),
+    ]);
+    $("user-title").textContent = user.user_id;
+    const meta = Object.entries(user.metadata || {}).map(([k, v]) => `${k}=${v}`);
+    meta.push(`split ${user.split}`, `${user.chunks.length} chunks`);
+    $("user-meta").textContent = meta.join(" · ");
+
+    const asked = profile.find((hit) => hit.asked);
+    $("why").replaceChildren();
+    $("why-title").hidden = !asked;
+    if (asked) {
+      $("why-statement").textContent = `“${asked.statement}”: ${asked.score.toFixed(4)}`;
+      for (const chunk of asked.explanation ? asked.explanation.top : []) $("why").append(chunkItem(chunk));
+    }
+    $("profile").replaceChildren(...profile.filter((h) => !h.asked).map(
+      (h) => el("li", `${h.statement} (${h.score.toFixed(3)})`)));
+    $("statements").replaceChildren(...user.statements.map((s) => el("li", s)));
+    if (!user.statements.length) $("statements").append(el("li", "none stored", "hint"));
+    $("similar").replaceChildren(...similar.map((h) => {
+      const li = el("li");
+      li.append(userButton(h.user_id), el("span", " " + h.score.toFixed(4), "score"));
+      return li;
+    }));
+    const shown = user.chunks.slice(0, 50);
+    $("chunks").replaceChildren(...shown.map(chunkItem));
+    $("chunk-count").textContent = user.chunks.length > shown.length
+      ? `(first ${shown.length} of ${user.chunks.length})` : `(${user.chunks.length})`;
+    $("user").hidden = false;
+    $("user").scrollIntoView({ behavior: "smooth", block: "start" });
+  } catch (error) {
+    showError(error);
+  } finally {
+    $("status").textContent = "ready";
+  }
+}
+
+async function loadPool() {
+  try {
+    const pool = await api("/statements?limit=1000");
+    $("pool").replaceChildren(...pool.map((text) => { const o = el("option"); o.value = text; return o; }));
+    const ready = await fetch("/ready").then((r) => r.json());
+    $("status").textContent = ready.ready ? "ready" : "not ready: " + ready.problems.join("; ");
+  } catch (error) {
+    showError(error);
+  }
+}
+
+$("audience-form").addEventListener("submit", findAudience);
+$("user-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  openUser($("user-id").value.trim());
+});
+loadPool();
