@@ -84,6 +84,23 @@ def filter_options(func: Callable) -> Callable:
     return where_option(func)
 
 
+def engine_options(func: Callable) -> Callable:
+    """Where an index build runs: the engine, its cluster and workers, and sharded IVF builds."""
+    func = click.option("--ondisk", is_flag=True,
+                        help="IVF: merge the user index's inverted lists into an .ivfdata file beside it "
+                             "(for indexes bigger than memory).")(func)
+    func = click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="IVF: train once, add this many shards of users in parallel, merge them.")(func)
+    func = click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="ray: model actors (default one per GPU, else one per 4 CPUs); "
+                             "local: processes adding shards (default one per CPU).")(func)
+    func = click.option("--address", default=None, metavar="ADDR",
+                        help="ray: the cluster, e.g. ray://HOST:10001 or auto (default $RAY_ADDRESS, "
+                             "else a local cluster for this build).")(func)
+    return click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                        help="Where users are embedded: this process, or a pool of model actors on Ray.")(func)
+
+
 def search_params_options(func: Callable) -> Callable:
     func = click.option("--nprobe", type=int, default=None, help="IVF: inverted lists visited per query.")(func)
     return click.option("--ef-search", "ef_search", type=int, default=None,

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cli.app import main
 from cli.common import (
+    engine_options,
     filter_options,
     json_option,
     k_option,
@@ -24,13 +27,14 @@ def index_group() -> None:
     """Build, rebuild, verify and inspect the FAISS indexes."""
 
 
-def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool) -> None:
+def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool,
+           **engine: Any) -> None:
     from uue.search.builds import build_indexes
 
     ws = workspace(ctx)
     with ws.open_store(create=False) as store:
         result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
-                               full=full, progress=not as_json, cache_dir=ws.cache_dir)
+                               full=full, progress=not as_json, cache_dir=ws.cache_dir, **engine)
     if as_json:
         from dataclasses import asdict
 
@@ -47,21 +51,29 @@ def _build(ctx: click.Context, factory: str | None, statement_factory: str | Non
               "(default: the active build's, else Flat).")
 @click.option("--statement-factory", default=None, help="FAISS factory string for the statement pool (default Flat).")
 @click.option("--full", is_flag=True, help="Embed everything again instead of only new or changed users.")
+@engine_options
 @json_option
 @click.pass_context
 def index_build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool,
-                as_json: bool) -> None:
-    """Embed users and statements with the active model; write and activate both indexes."""
-    _build(ctx, factory, statement_factory, full, as_json)
+                as_json: bool, **engine: Any) -> None:
+    """Embed users and statements with the active model; write and activate both indexes.
+
+    Example: uue index build --factory "IVF1024,Flat" --engine ray --workers 2 --shards 4
+    """
+    _build(ctx, factory, statement_factory, full, as_json, **engine)
 
 
 @index_group.command("rebuild")
 @click.option("--factory", default=None, help="FAISS factory string for users (default: the active build's).")
+@engine_options
 @json_option
 @click.pass_context
-def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool) -> None:
-    """Re-embed everything into a new version; switch atomically (the old one serves until then)."""
-    _build(ctx, factory, None, True, as_json)
+def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool, **engine: Any) -> None:
+    """Re-embed everything into a new version; switch atomically (the old one serves until then).
+
+    Example: uue index rebuild --engine ray --address ray://head:10001
+    """
+    _build(ctx, factory, None, True, as_json, **engine)
 
 
 @index_group.command("verify")

@@ -145,6 +145,11 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(path)}.json")
 
 
+def ivfdata_path(path: str | os.PathLike) -> Path:
+    """``users-….faiss`` → ``users-….ivfdata``: where an on-disk IVF index keeps its inverted lists."""
+    return Path(path).with_suffix(".ivfdata")
+
+
 def write_sidecar(path: str | os.PathLike, meta: dict[str, Any]) -> None:
     data = json.dumps(meta, indent=2, sort_keys=True).encode("utf-8")
     atomic_write(sidecar_path(path), lambda out: out.write(data))

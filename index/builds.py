@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import delete, select, update
 
-from index.base import sidecar_path
+from index.base import ivfdata_path, sidecar_path
 from index.files import checksum_mismatch, sha256_file
 from storage.errors import NotFound, UUEError
 from storage.store import Store
@@ -110,7 +110,7 @@ def prune_builds(store: Store, keep: int = 2) -> list[IndexBuild]:
     for row in doomed:
         if row.path in live_paths:  # another build row still points at this file
             continue
-        for path in (Path(row.path), sidecar_path(row.path)):
+        for path in (Path(row.path), sidecar_path(row.path), ivfdata_path(row.path)):
             try:
                 path.unlink()
             except FileNotFoundError:

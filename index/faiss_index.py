@@ -67,6 +67,7 @@ EXACT_SCAN_FRACTION = 0.02
 EXACT_SCAN_BLOCK = 65_536
 FILTER_EF_MAX_FACTOR = 8  # filtered HNSW search widens efSearch by 1/√fraction, up to 8×
 MAX_ID = 2**63 - 1
+MMAP_FLAGS = {"ivf": faiss.IO_FLAG_MMAP, "ivf-ondisk": faiss.IO_FLAG_READ_ONLY}
 
 
 def default_nprobe(nlist: int) -> int:
@@ -156,6 +157,12 @@ class FaissIndex(VectorIndex):
         return int(self._raw.ntotal) - self._marked
 
     @property
+    def ondisk(self) -> bool:
+        """Whether the inverted lists live in an ``.ivfdata`` file (``index.sharded``), not in the index file."""
+        return self._ivf is not None and isinstance(faiss.downcast_InvertedLists(self._ivf.invlists),
+                                                    faiss.OnDiskInvertedLists)
+
+    @property
     def is_trained(self) -> bool:
         return bool(self._raw.is_trained)
 
@@ -207,7 +214,7 @@ class FaissIndex(VectorIndex):
             "exact_threshold": self.exact_threshold, "faiss_version": faiss.__version__,
         }
         if self._ivf is not None:
-            out.update(nlist=int(self._ivf.nlist), nprobe=int(self._ivf.nprobe))
+            out.update(nlist=int(self._ivf.nlist), nprobe=int(self._ivf.nprobe), ondisk=self.ondisk)
         if self._hnsw is not None:
             out.update(efSearch=int(self._hnsw.efSearch), efConstruction=int(self._hnsw.efConstruction))
         return out
@@ -406,8 +413,9 @@ class FaissIndex(VectorIndex):
         if self.read_only:
             raise IndexConfigError("an index loaded with mmap cannot be saved: load it without mmap")
         checksum, size = atomic_write(path, lambda out: faiss.write_index(self._raw, faiss.PyCallbackIOWriter(out.write)))
+        layout = "idmap2" if self._ivf is None else "ivf-ondisk" if self.ondisk else "ivf"
         meta = {"backend": self.backend, "factory": self.factory, "dim": self.dim, "metric": "ip",
-                "layout": "ivf" if self._ivf is not None else "idmap2", "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
+                "layout": layout, "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
                 "faiss_version": faiss.__version__, "size": size, "checksum": checksum}
         write_sidecar(path, meta)
         logger.info("saved %s index (%d vectors) to %s", self.factory, self.count, path)
@@ -418,8 +426,9 @@ class FaissIndex(VectorIndex):
         meta = read_sidecar(path)
         if meta["backend"] != cls.backend:
             raise IndexFileError(f"{path} is a {meta['backend']!r} index, not {cls.backend!r}")
-        # IVF: map the inverted lists; otherwise map the flat codes (the two flags do not combine).
-        flags = 0 if not mmap else faiss.IO_FLAG_MMAP if meta.get("layout") == "ivf" else faiss.IO_FLAG_MMAP_IFC
+        # IVF: map the inverted lists; otherwise map the flat codes (the two flags do not combine). On-disk
+        # inverted lists (a sharded build's .ivfdata) are always mapped: read-only is all that is left to ask.
+        flags = 0 if not mmap else MMAP_FLAGS.get(meta.get("layout"), faiss.IO_FLAG_MMAP_IFC)
         if checksum is not None and mmap:  # faiss maps the file by name: hash it first
             _check_sha256(path, sha256_file(path), checksum)
         try:

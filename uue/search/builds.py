@@ -21,23 +21,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from index import create_index
 from index.builds import activate_builds, active_build, prune_builds, record_build
 from index.lock import LOCK_NAME, BuildLock
+from index.sharded import build_sharded, check_shardable, ivfdata_path
 from index.vectors import VectorSet, build_stem, read_statement_fingerprint, write_statement_fingerprint
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
-from uue.data.schema import history_texts
+from uue.search.active_model import LazyModel, open_chunk_cache
 from uue.search.calibration import save_stats, statement_stats, user_sample
+from uue.search.engines import ENGINES, EmbeddingEngine, create_engine
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["BuildResult", "Sharding", "build_indexes", "open_chunk_cache", "statement_hash"]
+
 KINDS = ("users", "statements")
 DEFAULT_FACTORY = "Flat"
-USER_BATCH = 256  # users embedded per model call
 
 
 @dataclass
@@ -88,87 +90,36 @@ def _reuse(old: VectorSet | None, ids: np.ndarray, hashes: np.ndarray, dim: int)
     return vectors, todo
 
 
-def open_chunk_cache(model, cache_dir: Path | None):
-    """The chunk-vector cache of a locked model's (frozen, shared) token encoder; None for
-    partial / full models, whose encoder is their own: a cache file per such model would
-    only grow the disk (their unchanged users still reuse their vectors by content hash)."""
-    locked = getattr(getattr(model, "config", None), "training_mode", None) == "locked"
-    if cache_dir is None or not locked or not hasattr(model, "encoder_fingerprint"):
-        return None
-    from uue.model.chunk_cache import ChunkVectorCache
+@dataclass
+class Sharding:
+    """A sharded build of the user index (IVF factories): ``shards`` parts added in parallel by the
+    engine (``index.sharded``), merged in memory, or into an ``.ivfdata`` file when ``ondisk``."""
 
-    return ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
+    shards: int = 1
+    ondisk: bool = False
+    engine: Callable[[], EmbeddingEngine] | None = None
 
-
-class _LazyModel:
-    """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
-
-    def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None) -> None:
-        self.path, self._model, self.checksum, self.cache_dir = path, model, checksum, cache_dir
-        self._cache = None
-
-    def get(self):
-        if self._model is None:
-            from uue.model.dual_encoder import UniversalUserEmbeddingModel
-
-            logger.info("loading model %s", self.path)
-            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum)
-            self._model.eval()
-        return self._model
-
-    def cache(self):
-        if self._cache is None:
-            self._cache = open_chunk_cache(self.get(), self.cache_dir)
-        return self._cache
-
-    def statement_fingerprint(self) -> str | None:
-        model = self.get()
-        return model.statement_fingerprint() if hasattr(model, "statement_fingerprint") else None
-
-    def same_statements(self, build: IndexBuild) -> bool:
-        """Whether ``build`` (another model's) holds exactly the vectors this model gives statements."""
-        recorded = read_statement_fingerprint(build)
-        return recorded is not None and recorded == self.statement_fingerprint()
-
-    def encode_users(self, histories: list[list[str]]) -> np.ndarray:
-        cache = self.cache()
-        if cache is None:
-            return self.get().encode_users(histories)
-        return self.get().encode_users(histories, cache=cache)
-
-
-def _embed_users(store: Store, model: _LazyModel, pks: np.ndarray, out: np.ndarray, progress: bool) -> None:
-    bar = tqdm(total=len(pks), desc="embed users", unit=" users", disable=not progress)
-    position = {int(pk): i for i, pk in enumerate(pks)}
-    batch_rows, batch_texts = [], []
-
-    def flush() -> None:
-        out[batch_rows] = model.encode_users(batch_texts)
-        bar.update(len(batch_rows))
-        batch_rows.clear()
-        batch_texts.clear()
-
-    for pk, record in store.iter_users(pks=pks.tolist()):
-        batch_rows.append(position[pk])
-        batch_texts.append(history_texts(record["chunks"]))
-        if len(batch_rows) >= USER_BATCH:
-            flush()
-    if batch_rows:
-        flush()
-    bar.close()
+    @property
+    def active(self) -> bool:
+        return self.shards > 1 or self.ondisk
 
 
 def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
            store: Store, written: list[Path], calibration_sample: np.ndarray | None = None,
-           statement_fingerprint: str | None = None) -> int:
+           statement_fingerprint: str | None = None, sharding: Sharding | None = None) -> int:
     stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    index = create_index(factory, dim)
-    if not index.is_trained:
-        index.train(vectors.vectors)
-    if len(vectors):
-        index.add(vectors.ids, vectors.vectors)
     path = stem.with_suffix(".faiss")
-    written.extend([path, Path(f"{path}.json"), *VectorSet.files(stem)])
+    written.extend([path, Path(f"{path}.json"), ivfdata_path(path), *VectorSet.files(stem)])
+    if sharding is not None and sharding.active:
+        index = build_sharded(factory, dim, vectors.ids, vectors.vectors, shards=sharding.shards,
+                              map=sharding.engine().map if sharding.engine else None,
+                              ondisk=ivfdata_path(path) if sharding.ondisk else None)
+    else:
+        index = create_index(factory, dim)
+        if not index.is_trained:
+            index.train(vectors.vectors)
+        if len(vectors):
+            index.add(vectors.ids, vectors.vectors)
     checksum = index.save(path)
     vectors.save(stem)
     if calibration_sample is not None:
@@ -180,27 +131,51 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
 
 
 def build_indexes(store: Store, directory: Path, *, factory: str | None = None, statement_factory: str | None = None,
-                  full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None) -> BuildResult:
+                  full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None,
+                  engine: str = "local", address: str | None = None, workers: int | None = None,
+                  shards: int = 1, ondisk: bool = False) -> BuildResult:
     """Embed what changed with the active model, write both indexes, switch atomically.
 
     ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``). One build
     runs at a time per workspace (``index.lock.BuildLock``; a second waits ``store.busy_timeout``
     seconds, then raises ``WorkspaceBusy``); holding the lock, it first deletes what killed builds
     left behind (no other build can be writing them).
+    ``engine``: where users are embedded and shards added: ``local`` (this process) or ``ray``
+    (``address``: the cluster; ``workers``: model actors, or shard processes locally).
+    ``shards`` > 1 or ``ondisk``: build an IVF user index in shards merged by FAISS (``index.sharded``).
     """
-    with BuildLock(directory, store.busy_timeout):
-        _remove_orphans(store, directory, older_than=time.time())
-        return _build_indexes(store, directory, factory=factory, statement_factory=statement_factory, full=full,
-                              progress=progress, model=model, cache_dir=cache_dir)
+    if engine not in ENGINES:
+        raise UUEError(f"unknown build engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "local" and address:
+        raise UUEError("--address names a Ray cluster: use it with --engine ray")
+    if shards < 1:
+        raise UUEError(f"--shards must be >= 1, got {shards}")
+    engines: list[EmbeddingEngine] = []
+
+    def get_engine() -> EmbeddingEngine:  # started on first use: a Ray cluster only when there is work
+        if not engines:
+            engines.append(create_engine(engine, address=address, workers=workers))
+        return engines[0]
+
+    try:
+        with BuildLock(directory, store.busy_timeout):
+            _remove_orphans(store, directory, older_than=time.time())
+            return _build_indexes(store, directory, factory=factory, statement_factory=statement_factory,
+                                  full=full, progress=progress, model=model, cache_dir=cache_dir,
+                                  get_engine=get_engine, sharding=Sharding(shards, ondisk, get_engine))
+    finally:
+        for opened in engines:
+            opened.close()
 
 
 def _build_indexes(store: Store, directory: Path, *, factory: str | None, statement_factory: str | None,
-                   full: bool, progress: bool, model, cache_dir: Path | None) -> BuildResult:
+                   full: bool, progress: bool, model, cache_dir: Path | None,
+                   get_engine: Callable[[], EmbeddingEngine], sharding: Sharding) -> BuildResult:
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
-    lazy = _LazyModel(model_row.path, model, model_row.checksum,
-                      cache_dir if cache_dir is not None else Path(directory).parent / "cache")
+    lazy = LazyModel(model_row.path, model, model_row.checksum,
+                     cache_dir if cache_dir is not None else Path(directory).parent / "cache")
     directory.mkdir(parents=True, exist_ok=True)
     if store.count_users() == 0:
         raise UUEError("no users stored: run `uue ingest USERS.jsonl` first")
@@ -221,12 +196,14 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
             previous, old = _previous(store, kind, model_row.id, full, same_statements=lazy.same_statements)
             chosen = (factory if kind == "users" else statement_factory) or (previous.factory if previous else None)
             chosen = chosen or DEFAULT_FACTORY
+            if kind == "users" and sharding.active:
+                check_shardable(chosen, dim)  # before the embedding, not after
             ids, content = sources[kind]
             vectors, todo = _reuse(old, ids, content, dim)
             if todo.any():
                 if kind == "users":
                     fresh = np.zeros((int(todo.sum()), dim), dtype=np.float32)
-                    _embed_users(store, lazy, ids[todo], fresh, progress)
+                    get_engine().embed_users(store, lazy, ids[todo], fresh, progress)
                     vectors[todo] = fresh
                 else:
                     texts = dict(statements)
@@ -244,7 +221,7 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
             vectors_of[kind] = vectors
             new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
                                    model_row.id, store, written, calibration_sample=sample,
-                                   statement_fingerprint=fingerprint)
+                                   statement_fingerprint=fingerprint, sharding=sharding if kind == "users" else None)
         activate_builds(store, [new_ids[k] for k in KINDS])
         result.build_ids = new_ids
     except BaseException:
@@ -265,7 +242,7 @@ def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:
     keep = set()
     for build in list_builds(store):
         stem = build_stem(build)
-        keep.update({Path(build.path), Path(f"{build.path}.json"), *VectorSet.files(stem)})
+        keep.update({Path(build.path), Path(f"{build.path}.json"), ivfdata_path(build.path), *VectorSet.files(stem)})
     for path in directory.iterdir():
         if path.name == LOCK_NAME:
             continue

@@ -1,0 +1,67 @@
+"""The active model of an index build, loaded only when something needs embedding.
+
+Shared by the build engines: the local engine calls it in the building process, the Ray
+engine in each of its model actors (so both embed users through the same code path).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from index.vectors import read_statement_fingerprint
+from storage.tables import IndexBuild
+
+logger = logging.getLogger(__name__)
+
+
+def open_chunk_cache(model, cache_dir: Path | None):
+    """The chunk-vector cache of a locked model's (frozen, shared) token encoder; None for
+    partial / full models, whose encoder is their own: a cache file per such model would
+    only grow the disk (their unchanged users still reuse their vectors by content hash)."""
+    locked = getattr(getattr(model, "config", None), "training_mode", None) == "locked"
+    if cache_dir is None or not locked or not hasattr(model, "encoder_fingerprint"):
+        return None
+    from uue.model.chunk_cache import ChunkVectorCache
+
+    return ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
+
+
+class LazyModel:
+    """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
+
+    def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None) -> None:
+        self.path, self._model, self.checksum, self.cache_dir = path, model, checksum, cache_dir
+        self._cache = None
+        self.handed_in = model is not None  # a model object given by the caller, not loaded from ``path``
+
+    def get(self):
+        if self._model is None:
+            from uue.model.dual_encoder import UniversalUserEmbeddingModel
+
+            logger.info("loading model %s", self.path)
+            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum)
+            self._model.eval()
+        return self._model
+
+    def cache(self):
+        if self._cache is None:
+            self._cache = open_chunk_cache(self.get(), self.cache_dir)
+        return self._cache
+
+    def statement_fingerprint(self) -> str | None:
+        model = self.get()
+        return model.statement_fingerprint() if hasattr(model, "statement_fingerprint") else None
+
+    def same_statements(self, build: IndexBuild) -> bool:
+        """Whether ``build`` (another model's) holds exactly the vectors this model gives statements."""
+        recorded = read_statement_fingerprint(build)
+        return recorded is not None and recorded == self.statement_fingerprint()
+
+    def encode_users(self, histories: list[list[str]]) -> np.ndarray:
+        cache = self.cache()
+        if cache is None:
+            return self.get().encode_users(histories)
+        return self.get().encode_users(histories, cache=cache)
