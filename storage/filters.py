@@ -59,6 +59,8 @@ def parse_filter(where: Sequence[str] = (), since: str | None = None, until: str
             (item or "").encode("utf-8")
         except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line arrive as lone surrogates
             raise FilterError(f"{name} {item!r} is not valid UTF-8 text") from None
+        if item and "\x00" in item:  # never stored (ingest refuses it): PostgreSQL text cannot hold it
+            raise FilterError(f"{name} {item!r} contains a NUL character (\\x00); remove it")
     pairs = []
     for item in where:
         key, sep, value = item.partition("=")

@@ -12,18 +12,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, func, inspect, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from storage import strict_json
 from storage.errors import NotFound, UnknownUser, UUEError
 from storage.failures import database_error
 from storage.records import StatementRecord, UserRecord, normalise_user_id
+from storage.schema import upgrade_schema
 from storage.tables import (
     SQL_IN_BATCH,
-    Base,
     Chunk,
     Label,
     Statement,
@@ -38,6 +38,30 @@ from storage.tables import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's write lock
+DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}  # psycopg 3: the `postgres` extra
+
+
+def database_url(url: str | URL) -> URL:
+    """Parse a database URL; a bare ``postgresql://`` (or ``postgres://``) means psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # not echoed: it may hold a password
+        raise UUEError("cannot open database: the --db value ($UUE_DATABASE_URL) is not a database URL; "
+                       "expected e.g. sqlite:///path/uue.db or postgresql://user:password@host:5432/dbname") from None
+    return parsed.set(drivername=DRIVERS.get(parsed.drivername, parsed.drivername))
+
+
+def masked(url: str | URL) -> str:
+    """The URL as it may be shown: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
+
+
+def _scrub(message: str, url: URL) -> str:
+    """A driver's message with the password taken out, should the driver have echoed it."""
+    return message.replace(url.password, "***") if url.password else message
 
 
 def busy_timeout_from_env() -> float:
@@ -68,108 +92,51 @@ def _sqlite_pragmas(busy_timeout: float):
     return apply
 
 
-def _sqlite_models_legacy(cursor) -> bool:
-    """Does the ``models`` table predate the weights checksum (no column, or ``path`` alone unique)?"""
-    columns = [row[1] for row in cursor.execute("PRAGMA table_info(models)").fetchall()]
-    if not columns:
-        return False
-    if "checksum" not in columns:
-        return True
-    for row in cursor.execute("PRAGMA index_list(models)").fetchall():
-        if row[2]:  # unique
-            names = [r[2] for r in cursor.execute(f'PRAGMA index_info("{row[1]}")').fetchall()]
-            if names == ["path"]:
-                return True
-    return False
-
-
-def _migrate_sqlite_models(engine: Engine) -> None:
-    """Rebuild a legacy ``models`` table (SQLite cannot drop a constraint) in one transaction."""
-    table = TrainedModel.__table__
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        cursor = raw.cursor()
-        if not _sqlite_models_legacy(cursor):  # the usual case: only reads, no lock taken
-            cursor.close()
-            return
-        isolation, raw.isolation_level = raw.isolation_level, None  # explicit BEGIN / COMMIT
-        try:
-            cursor.execute("PRAGMA foreign_keys=OFF")  # index_builds keep pointing at models.id
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                if _sqlite_models_legacy(cursor):  # checked again under the write lock
-                    columns = [row[1] for row in cursor.execute("PRAGMA table_info(models)").fetchall()]
-                    names = [c.name for c in table.columns]
-                    source = [n if n in columns else "NULL" for n in names]
-                    staged = table.to_metadata(MetaData(), name="models_new")
-                    cursor.execute("DROP TABLE IF EXISTS models_new")
-                    cursor.execute(str(CreateTable(staged).compile(dialect=engine.dialect)))
-                    cursor.execute(f"INSERT INTO models_new ({', '.join(names)}) "
-                                   f"SELECT {', '.join(source)} FROM models")
-                    cursor.execute("DROP TABLE models")
-                    cursor.execute("ALTER TABLE models_new RENAME TO models")
-                    for index in table.indexes:
-                        cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=engine.dialect)))
-                    logger.info("migrated the models table: weights checksum, identity (path, checksum)")
-                cursor.execute("COMMIT")
-            except BaseException:
-                if raw.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-        finally:
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-            raw.isolation_level = isolation
-
-
-def _migrate_models(engine: Engine) -> None:
-    """Bring a ``models`` table written before weights checksums up to date."""
-    if engine.dialect.name == "sqlite":
-        _migrate_sqlite_models(engine)
-        return
-    inspector = inspect(engine)
-    columns = {c["name"] for c in inspector.get_columns("models")}
-    path_unique = [u["name"] for u in inspector.get_unique_constraints("models") if u["column_names"] == ["path"]]
-    if "checksum" in columns and not path_unique:
-        return
-    with engine.begin() as conn:
-        if "checksum" not in columns:
-            conn.execute(text("ALTER TABLE models ADD COLUMN checksum VARCHAR(64)"))
-        for name in path_unique:
-            conn.execute(text(f'ALTER TABLE models DROP CONSTRAINT "{name}"'))
-        for index in TrainedModel.__table__.indexes:
-            index.create(conn, checkfirst=True)
+def _engine_options(url: URL) -> dict:
+    if url.get_backend_name() == "postgresql":
+        return {"pool_pre_ping": True}  # a server restart or an idle timeout drops pooled connections
+    return {}
 
 
 class Store:
     """SQLAlchemy-backed metadata store. ``Store("sqlite:///path/uue.db")``."""
 
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float | None = None) -> None:
+    def __init__(self, url: str | URL, *, echo: bool = False, busy_timeout: float | None = None) -> None:
         """``busy_timeout``: seconds a write waits for another process's write lock before it fails
         with ``WorkspaceBusy`` (default ``$UUE_BUSY_TIMEOUT``, else 30)."""
-        self.url = url
+        parsed = database_url(url)
+        self.url = parsed.render_as_string(hide_password=False)  # for child processes; never print it
+        self.display_url = masked(url)
         self.busy_timeout = busy_timeout_from_env() if busy_timeout is None else float(busy_timeout)
         try:
             # every JSON column is written by the one strict serialiser: no NaN / Infinity in the store
-            self.engine: Engine = create_engine(url, echo=echo, json_serializer=strict_json.dumps)
-        except Exception as exc:  # bad URL or missing driver
-            raise UUEError(f"cannot open database {url!r}: {exc}") from None
+            self.engine: Engine = create_engine(parsed, echo=echo, json_serializer=strict_json.dumps,
+                                                **_engine_options(parsed))
+        except NoSuchModuleError:
+            raise UUEError(f"cannot open database {self.display_url}: no SQLAlchemy dialect "
+                           f"{parsed.drivername!r}; use sqlite:///PATH or postgresql://...") from None
+        except ImportError as exc:  # the driver package is missing
+            extra = " (pip install 'uue[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
+            raise UUEError(f"cannot open database {self.display_url}: its driver is not installed: "
+                           f"{exc}{extra}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas(self.busy_timeout))
         event.listen(self.engine, "handle_error", self._translate)
         try:
-            Base.metadata.create_all(self.engine)
-            _migrate_models(self.engine)
+            upgrade_schema(self.engine, busy_timeout=self.busy_timeout)
         except UUEError:  # translated by the handle_error hook (full disk, read-only file...)
             self.engine.dispose()
             raise
         except SQLAlchemyError as exc:  # missing directory, read-only file, server down, bad credentials
             self.engine.dispose()
-            reason = getattr(exc, "orig", None) or exc
-            raise UUEError(f"cannot open database {url!r}: {reason}; check that its directory exists and is "
-                           "writable (or the server is reachable), or pass another --db URL "
-                           "($UUE_DATABASE_URL)") from None
+            reason = _scrub(str(getattr(exc, "orig", None) or exc), parsed).strip()
+            raise UUEError(f"cannot open database {self.display_url}: {reason}; check that its directory "
+                           "exists and is writable (or the server is reachable and the user and password "
+                           "are right), or pass another --db URL ($UUE_DATABASE_URL)") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Store({self.display_url!r})"
 
     def _translate(self, context) -> None:
         """Engine hook: a busy, full or read-only database raises a ``StorageError`` that says so."""

@@ -10,6 +10,8 @@ It refuses, with a ``StrictJSONError`` that says what and how to fix it:
 - a key repeated inside one object (``json`` would silently keep the last);
 - lone UTF-16 surrogates (``"\\ud800"``): valid JSON text, but not encodable as UTF-8,
   so neither hashing nor SQLite can take them;
+- NUL characters (``"\\u0000"``): PostgreSQL text cannot hold them, and a store must
+  move between backends;
 - nesting deeper than the recursion limit.
 
 ``dumps`` is the one serialiser of stored metadata (the engine's JSON columns and the
@@ -67,15 +69,21 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _unencodable(obj: Any) -> str | None:
-    """The path of the first string (or key) that is not valid Unicode text, else None."""
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _first_string(obj: Any, bad) -> str | None:
+    """The path of the first string (or key) for which ``bad(string)`` holds, else None."""
     stack: list[tuple[str, Any]] = [("", obj)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
+            if bad(item):
                 return path or "the value"
         elif isinstance(item, dict):
             for key, value in item.items():
@@ -104,10 +112,15 @@ def loads(text: str | bytes) -> Any:
     except RecursionError:
         raise StrictJSONError("invalid JSON: nested too deeply") from None
     if _MAYBE_SURROGATE.search(text):  # the only way a lone surrogate gets into decoded JSON
-        where = _unencodable(obj)
+        where = _first_string(obj, lambda item: not _encodable(item))
         if where is not None:
             raise StrictJSONError(f"{where!s} holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its "
                                   "pair): not valid Unicode text; fix the program that wrote the file")
+    if "\\u0000" in text:  # the only way a NUL gets into decoded JSON (a raw one is a JSON error)
+        where = _first_string(obj, lambda item: "\x00" in item)
+        if where is not None:
+            raise StrictJSONError(f"{where!s} holds a NUL character (\\u0000), which PostgreSQL cannot store; "
+                                  "remove it")
     return obj
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -28,13 +29,18 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+# 64-bit keys (FAISS ids are int64). On SQLite an ``INTEGER PRIMARY KEY`` is already the
+# 64-bit rowid, and only that spelling auto-increments, so SQLite keeps ``INTEGER``.
+BigInt = BigInteger().with_variant(Integer, "sqlite")
+
+
 class Base(DeclarativeBase):
     pass
 
 
 class User(Base):
     __tablename__ = "users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     user_id: Mapped[str] = mapped_column(String, unique=True)
     split: Mapped[str] = mapped_column(String(8), index=True)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
@@ -58,7 +64,7 @@ class UserAttribute(Base):
 
 class Chunk(Base):
     __tablename__ = "chunks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
@@ -74,7 +80,7 @@ class Chunk(Base):
 
 class Statement(Base):
     __tablename__ = "statements"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     text: Mapped[str] = mapped_column(Text, unique=True)
     category: Mapped[str | None] = mapped_column(String, nullable=True)
     held_out: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -106,7 +112,7 @@ class TrainedModel(Base):
     """
 
     __tablename__ = "models"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     path: Mapped[str] = mapped_column(String, index=True)
     checksum: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of model.safetensors
     base_model: Mapped[str] = mapped_column(String)
@@ -121,14 +127,15 @@ class IndexBuild(Base):
     """One versioned index file. ``kind`` is ``users`` or ``statements``."""
 
     __tablename__ = "index_builds"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
     kind: Mapped[str] = mapped_column(String(16))
     factory: Mapped[str] = mapped_column(String)
     dim: Mapped[int] = mapped_column(Integer)
-    count: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(BigInt)
     path: Mapped[str] = mapped_column(String)
     checksum: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)  # sha256 of vector files
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("kind", "path"),)
@@ -139,7 +146,7 @@ class DeletedUser(Base):
     index builds made before the deletion, and SQLite never gives it to a new user."""
 
     __tablename__ = "deleted_users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
     deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -1,4 +1,8 @@
-"""Shared fixtures: a temporary store and a writer for users.jsonl files."""
+"""Shared fixtures: a temporary store (on SQLite and on PostgreSQL) and a writer for users.jsonl files.
+
+``db_url`` runs a test twice: on a SQLite file and on a fresh database of the PostgreSQL
+server that the test run starts itself (``support.postgres``; stopped at the end).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,27 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest
 
 from storage.store import Store
+from support.postgres import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'uue.db'}"
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'uue.db'}")
+def store(db_url: str) -> Store:
+    s = Store(db_url)
     yield s
     s.close()
 

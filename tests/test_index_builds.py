@@ -17,15 +17,8 @@ from index.builds import (
     verify_build,
 )
 from storage.errors import NotFound, UUEError
-from storage.store import Store
 
 DIM = 8
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(f"sqlite:///{tmp_path}/t.db") as s:
-        yield s
 
 
 @pytest.fixture
@@ -131,7 +124,7 @@ def test_index_stats_reports_hnsw_marks(store, model_id, tmp_path):
     stats = index_stats(store)
     assert stats["active"]["users"]["removed_marked"] == 3
     assert {b["id"]: b["removed_marked"] for b in stats["builds"]} == {hnsw: 3, flat: 0}
-    args = ["--home", str(tmp_path), "--db", f"sqlite:///{tmp_path}/t.db", "index", "stats"]
+    args = ["--home", str(tmp_path), "--db", store.url, "index", "stats"]
     as_json = CliRunner().invoke(main, [*args, "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output)["active"]["users"]["removed_marked"] == 3

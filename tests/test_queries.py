@@ -45,8 +45,10 @@ def users_jsonl(path: Path, n_per_topic: int = 6) -> Path:
 
 
 @pytest.fixture
-def served(tmp_path):
-    store, home, model, result = bow_workspace(tmp_path, users_jsonl(tmp_path / "users.jsonl"))
+def served(tmp_path, db_url, monkeypatch):
+    """An ingested store with built indexes, on SQLite and on PostgreSQL (the CLI is pointed at it)."""
+    monkeypatch.setenv("UUE_DATABASE_URL", db_url)
+    store, home, model, result = bow_workspace(tmp_path, users_jsonl(tmp_path / "users.jsonl"), db_url)
     yield store, home, model, result
     store.close()
 

@@ -53,16 +53,17 @@ def tiny_model_workspace(root: Path) -> Path:
     return home
 
 
-def bow_workspace(root: Path, users_path: Path):
+def bow_workspace(root: Path, users_path: Path, database_url: str | None = None):
     """``root/home`` with ``users_path`` ingested and indexes built by the bag-of-words embedder:
-    ``(store, home, model, build result)``; the caller closes the store."""
+    ``(store, home, model, build result)``; the caller closes the store. The store is
+    ``home/uue.db`` unless ``database_url`` names another."""
     from storage.store import Store
     from support.fakes import BagOfWordsEmbedder
     from uue.search.builds import build_indexes
 
     home = root / "home"
     home.mkdir()
-    store = Store(f"sqlite:///{home / 'uue.db'}")
+    store = Store(database_url or f"sqlite:///{home / 'uue.db'}")
     store.ingest_file(users_path)
     store.register_model(str(home / "models" / "bow"), "bag-of-words", 64)
     model = BagOfWordsEmbedder()
