@@ -10,7 +10,7 @@ import click
 from cli.common import UUEGroup
 
 
-@click.group(cls=UUEGroup)
+@click.group(cls=UUEGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="Workspace directory (default: $UUE_HOME, else ./.uue).")
 @click.option("--db", default=None, metavar="URL",
@@ -19,7 +19,20 @@ from cli.common import UUEGroup
 @click.version_option(package_name="uue")
 @click.pass_context
 def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> None:
-    """UUE — Universal User Embeddings: users and statements in one vector space."""
+    """UUE — Universal User Embeddings: users and statements in one vector space.
+
+    \b
+    The steps, in order (each command's -h has an example):
+      1. uue ingest users.jsonl --statements statements.jsonl   store users (and a statement pool)
+      2. uue train                       train the dual encoder; it becomes the active model
+      3. uue index build                 embed users and statements, build the FAISS indexes
+      4. uue audience "enjoys hiking"    query: also `uue similar USER_ID`, `uue profile USER_ID`
+      5. uue evaluate                    metrics beside baselines, with a report
+    All of it at once on a real dataset: uue --home /tmp/uue-demo demo
+    Workspace: --home DIR, else $UUE_HOME, else ./.uue (`uue stats` shows it).
+
+    Example: uue --home ~/uue ingest data/users.jsonl
+    """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.ensure_object(dict)

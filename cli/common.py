@@ -26,8 +26,19 @@ def translate_errors(func: Callable) -> Callable:
     return wrapper
 
 
+# ``uue --help`` lists commands in the order of the work (others after, as registered).
+WORKFLOW = ("datasets", "ingest", "train", "index", "audience", "similar", "profile", "evaluate", "serve",
+            "users", "models", "stats", "demo")
+
+
 class UUEGroup(click.Group):
-    """A group whose every command translates domain errors."""
+    """A group whose every command translates domain errors; commands listed in work order."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if ctx.parent is not None:
+            return list(self.commands)  # a subgroup: in the order its module registers them
+        order = {name: i for i, name in enumerate(WORKFLOW)}
+        return sorted(self.commands, key=lambda name: order.get(name, len(order)))
 
     def command(self, *args, **kwargs):
         decorator = super().command(*args, **kwargs)

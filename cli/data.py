@@ -1,4 +1,4 @@
-"""Data commands: ``datasets``, ``ingest``, ``stats``, ``users``."""
+"""Data commands: ``datasets``, ``ingest``, ``stats``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import click
 from cli.app import main
 from cli.common import json_option, print_json, workspace
 
+DATASET_NAMES = ("synthetic", "movielens", "parlspeech")  # ``uue.data.DATASETS`` (imported lazily: it is heavy)
+
 
 @main.command()
-@click.argument("name")
+@click.argument("name", type=click.Choice(DATASET_NAMES), metavar="NAME")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="users.jsonl to write.")
 @click.option("--statements-out", type=click.Path(dir_okay=False), default=None,
               help="Also write the dataset's statement pool (statements.jsonl).")

@@ -6,6 +6,7 @@ import click
 
 from cli.app import main
 from cli.common import json_option, key_values, print_json, workspace
+from uue.model.config import NEGATIVE_SAMPLERS
 
 
 @main.command()
@@ -19,7 +20,8 @@ from cli.common import json_option, key_values, print_json, workspace
 @click.option("--base-model", default=None, help="Hugging Face model name or local directory.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
 @click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
-@click.option("--negatives", default=None, help="Negative sampler: random, hard, semi-hard (default: semi-hard).")
+@click.option("--negatives", type=click.Choice(NEGATIVE_SAMPLERS), default=None,
+              help="Negative sampler (default: semi-hard).")
 @click.option("--negative-option", "negative_options", multiple=True, metavar="KEY=VALUE",
               help="A mining option, e.g. range_max=30, relative_margin=0.05, refresh_every=epoch. Repeatable.")
 @json_option
@@ -31,6 +33,8 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
 
     With --resume DIR the run continues exactly with the checkpoint's own config and
     --max-users; only --epochs may change (to train longer).
+
+    Example: uue train --epochs 5 --negatives hard
     """
     from pathlib import Path
 

@@ -10,7 +10,10 @@ from cli.common import json_option, print_json, workspace
 
 @main.group()
 def models() -> None:
-    """List the trained models; make an earlier one active (roll back)."""
+    """List the trained models; make an earlier one active (roll back).
+
+    Example: uue models list
+    """
 
 
 @models.command("list")

@@ -24,7 +24,10 @@ from cli.common import (
 
 @main.group("index")
 def index_group() -> None:
-    """Build, rebuild, verify and inspect the FAISS indexes."""
+    """Build, rebuild, verify and inspect the FAISS indexes.
+
+    Example: uue index build --factory HNSW32
+    """
 
 
 def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool,
@@ -58,6 +61,9 @@ def index_build(ctx: click.Context, factory: str | None, statement_factory: str 
                 as_json: bool, **engine: Any) -> None:
     """Embed users and statements with the active model; write and activate both indexes.
 
+    Only new or changed users are embedded (and of those, only chunks the cache has not
+    seen); users deleted since the last build are dropped.
+
     Example: uue index build --factory "IVF1024,Flat" --engine ray --workers 2 --shards 4
     """
     _build(ctx, factory, statement_factory, full, as_json, **engine)
@@ -80,7 +86,10 @@ def index_rebuild(ctx: click.Context, factory: str | None, as_json: bool, **engi
 @json_option
 @click.pass_context
 def index_verify(ctx: click.Context, as_json: bool) -> None:
-    """Check checksums, and that every stored user and statement has exactly one vector."""
+    """Check checksums, and that every stored user and statement has exactly one vector.
+
+    Example: uue index verify --json
+    """
     from uue.search.maintenance import verify_indexes
 
     with workspace(ctx).open_store(create=False) as store:
@@ -103,7 +112,10 @@ def index_verify(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def index_stats_command(ctx: click.Context, as_json: bool) -> None:
-    """The active builds and the build history."""
+    """The active builds and the build history.
+
+    Example: uue index stats
+    """
     from uue.search.maintenance import index_stats
 
     with workspace(ctx).open_store(create=False) as store:
@@ -204,7 +216,10 @@ def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...
 @click.pass_context
 def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], since: str | None,
             until: str | None, nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
-    """The users nearest to USER_ID (never USER_ID itself)."""
+    """The users nearest to USER_ID (never USER_ID itself).
+
+    Example: uue similar u42 -k 20 --where platform=reddit
+    """
     from storage.filters import parse_filter
 
     user_filter = parse_filter(where, since, until)

@@ -10,7 +10,10 @@ from cli.common import filter_options, json_option, print_json, workspace
 
 @main.group()
 def users() -> None:
-    """Look at, list and delete stored users."""
+    """Look at, list and delete stored users.
+
+    Example: uue users list --where country=DE
+    """
 
 
 @users.command("show")

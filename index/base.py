@@ -76,6 +76,12 @@ class VectorIndex(ABC):
         """Top-``k`` by inner product; ``ids`` restricts results to an allow-list, ``exclude``
         leaves ids out (e.g. deleted users), still returning ``k`` results when that many remain."""
 
+    @property
+    def search_settings(self) -> frozenset[str]:
+        """The per-query ``params`` that change this index's search (e.g. ``efSearch`` for
+        HNSW); others are accepted by ``search`` and have no effect."""
+        return frozenset()
+
     @abstractmethod
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Boolean mask: which of ``ids`` are searchable."""

@@ -219,6 +219,11 @@ class FaissIndex(VectorIndex):
             out.update(efSearch=int(self._hnsw.efSearch), efConstruction=int(self._hnsw.efConstruction))
         return out
 
+    @property
+    def search_settings(self) -> frozenset[str]:
+        return frozenset({"exact"} | ({"nprobe"} if self._ivf is not None else set())
+                         | ({"efSearch"} if self._hnsw is not None else set()))
+
     def _writable(self) -> None:
         if self.read_only:
             raise IndexConfigError("this index was loaded with mmap and is read-only: load it without mmap to modify it")

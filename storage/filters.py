@@ -99,6 +99,15 @@ def _chunk_key_value(store: Store):
     return Chunk.__table__.join(pairs, true()), pairs.c.key, pairs.c.value
 
 
+KEYS_SHOWN = 30  # metadata keys named in an unknown-key error
+
+
+def _listed(keys: list[str]) -> str:
+    if not keys:
+        return "none stored"
+    return ", ".join(keys[:KEYS_SHOWN]) + (", ..." if len(keys) > KEYS_SHOWN else "")
+
+
 def _condition(store: Store, key: str, value: str) -> Select:
     if key == "platform":
         return select(Chunk.user_pk).where(Chunk.platform == value)
@@ -112,8 +121,9 @@ def _condition(store: Store, key: str, value: str) -> Select:
         has_key = select(Chunk.id).select_from(source).where(key_column == key, value_column.is_not(None)).limit(1)
         if s.scalar(has_key) is None:
             user_keys = sorted(s.scalars(select(UserAttribute.key).distinct()))
+            chunk_keys = sorted(s.scalars(select(key_column).select_from(source).distinct().limit(KEYS_SHOWN + 1)))
             raise FilterError(f"unknown filter key {key!r}: not platform, split, a user metadata key "
-                              f"({', '.join(user_keys) or 'none stored'}) or a chunk metadata key")
+                              f"({_listed(user_keys)}) or a chunk metadata key ({_listed(chunk_keys)})")
     return select(Chunk.user_pk).select_from(source).where(key_column == key, value_column == value)
 
 

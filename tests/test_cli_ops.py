@@ -136,3 +136,15 @@ def test_audience_out_and_min_score(home, tmp_path):
     assert [json.loads(line)["rank"] for line in jsonl.read_text().splitlines()] == [1, 2, 3]
     bad = run(home, "audience", "enjoys hiking", "--out", str(tmp_path / "x.xlsx"))
     assert bad.exit_code == 1 and "*.csv or *.jsonl" in bad.output
+
+
+def test_the_demos_follow_up_commands_run_on_its_workspace(home):
+    import shlex
+
+    from uue.jobs.pipeline import follow_up_commands
+
+    commands = follow_up_commands(home, "enjoys hiking", "chess-1")
+    assert all(c.startswith(f"uue --home {shlex.quote(str(home))} ") for c in commands)
+    for command in commands:
+        result = CliRunner().invoke(main, shlex.split(command)[1:])
+        assert result.exit_code == 0, (command, result.output)

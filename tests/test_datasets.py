@@ -300,7 +300,7 @@ def test_cli_datasets(tmp_path: Path) -> None:
     assert len(lines) == 25 and all(validate_user(json.loads(x)) for x in lines) and pool.stat().st_size > 0
 
     result = runner.invoke(main, ["datasets", "nope", "--out", str(tmp_path / "x.jsonl")])
-    assert result.exit_code == 1 and "unknown dataset 'nope'" in result.output and "synthetic" in result.output
+    assert result.exit_code == 2 and "'nope' is not one of" in result.output and "synthetic" in result.output
     result = runner.invoke(main, ["datasets", "movielens", "--path", str(tmp_path), "--out", str(tmp_path / "m")])
     assert result.exit_code == 1 and "recbole" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "m").exists()

@@ -140,7 +140,7 @@ def test_cli_train(bert_dir: Path, data, tmp_path: Path) -> None:
     result = runner.invoke(main, ["--home", str(home), "train", "--config", str(bad)])
     assert result.exit_code == 1 and "invalid JSON" in result.output
     result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file), "--negatives", "nope"])
-    assert result.exit_code == 1 and "unknown negative sampler" in result.output
+    assert result.exit_code == 2 and "'nope' is not one of 'random', 'hard', 'semi-hard'" in result.output
     result = runner.invoke(main, ["--home", str(home), "train", "--config", str(cfg_file), "--negatives", "hard",
                                   "--negative-option", "rangemax=30"])
     assert result.exit_code == 1 and "rangemax" in result.output and "range_max" in result.output

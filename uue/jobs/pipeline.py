@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -107,6 +108,16 @@ def _dataset(max_users: int | None, say: Callable[[str], None]):
         return load_dataset("synthetic", n_users=max_users or 1000, seed=0)
 
 
+def follow_up_commands(home: Path, statement: str, user_id: str) -> list[str]:
+    """The commands a person can run next on the demo's workspace (with its ``--home``)."""
+    prefix = f"uue --home {shlex.quote(str(home))}"
+    return [f"{prefix} audience {shlex.quote(statement)} -k 10",
+            f"{prefix} similar {shlex.quote(user_id)} -k 5",
+            f"{prefix} profile {shlex.quote(user_id)} -k 5",
+            f"{prefix} users show {shlex.quote(user_id)}",
+            f"{prefix} stats"]
+
+
 def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int | None = None,
              say: Callable[[str], None] = _say,
              show_progress: bool = True) -> dict[str, Any]:
@@ -172,5 +183,8 @@ def run_demo(ws: Workspace, *, max_users: int | None = None, epochs: int | None 
     for key in keys:
         say(f"  {key:<36}" + "".join(f"{results[name].get(key, float('nan')):>10.3f}" for name in results))
     say(f"\ndemo finished in {time.perf_counter() - started:.0f}s; workspace: {ws.home}")
+    say("next, on the same workspace:")
+    for command in follow_up_commands(ws.home, statement, someone):
+        say(f"  {command}")
     store.close()
     return {"train": train_metrics, "evaluation": results, "seconds": time.perf_counter() - started}

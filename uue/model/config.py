@@ -46,6 +46,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "anchor_weight": (_FLOAT, 0, None, True, True),
 }
 TRAINING_MODES = ("locked", "partial", "full")
+NEGATIVE_SAMPLERS = ("random", "hard", "semi-hard")  # the built-in ``uue.training.negatives.SAMPLERS``
 # what a field left at None means, per training mode: the locked user tower is small and
 # cheap to train (more epochs, a larger step); partial / full tune a transformer
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {

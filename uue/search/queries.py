@@ -44,6 +44,7 @@ from uue.search.calibration import calibrate, load_stats, statement_stats, user_
 logger = logging.getLogger(__name__)
 
 MAX_K = 10_000
+SETTING_FLAGS = {"efSearch": "--ef-search", "nprobe": "--nprobe"}  # the CLI's names of search settings
 _VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in this process
 
 
@@ -83,7 +84,9 @@ class Profile:
     scored: list[StatementHit] = field(default_factory=list)  # the free-text statements asked about
 
     def to_json(self) -> list[dict]:
-        return [asdict(h) for h in self.top + self.scored]
+        """The pool's top statements, then the ones asked about (``"requested": true``)."""
+        return ([{**asdict(h), "requested": False} for h in self.top]
+                + [{**asdict(h), "requested": True} for h in self.scored])
 
 
 @dataclass
@@ -232,6 +235,12 @@ class Searcher:
     def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
                       params: dict | None) -> list[UserHit]:
         users = self._active("users")
+        useless = sorted(set(params or {}) - users.index.search_settings)
+        if useless:
+            flags = ", ".join(SETTING_FLAGS.get(p, p) for p in useless)
+            raise QueryError(f"{flags} does not apply to the users index ({users.build.factory!r}): --ef-search is for "
+                             "HNSW indexes, --nprobe for IVF ones (`uue index build --factory HNSW32`)")
+        matching = allowed
         if allowed is not None and exclude is not None:
             allowed = allowed[allowed != exclude]
         if allowed is not None and len(allowed) == 0:
@@ -240,8 +249,22 @@ class Searcher:
         scores, ids = users.index.search(query[None, :], want, ids=allowed, params=params,
                                          exclude=self.deleted_ids(users))
         pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i != exclude][:k]
+        if len(pairs) < k and matching is not None:  # fewer than asked: users missing from the build?
+            self._check_indexed(users, matching)
         names = self.store.user_ids([i for i, _ in pairs])
         return [UserHit(names[i], s) for i, s in pairs if i in names]
+
+    @staticmethod
+    def _check_indexed(users: _Loaded, allowed: np.ndarray) -> None:
+        """Refuse a filter none of whose users is in the build (all ingested after it); warn
+        when some of them are missing. Called only when a search found fewer than ``k``."""
+        indexed = int((users.vectors.rows(allowed) >= 0).sum())
+        if indexed == 0:
+            raise QueryError(f"{len(allowed)} user(s) match the filter, but none of them is in the index: they were "
+                             "ingested after the last build: run `uue index build`")
+        if indexed < len(allowed):
+            logger.warning("%d of the %d users matching the filter were ingested after the last index build and are "
+                           "not searched: run `uue index build`", len(allowed) - indexed, len(allowed))
 
     def audience(self, text: str, k: int = 10, user_filter: UserFilter | None = None,
                  params: dict | None = None) -> list[UserHit]:
