@@ -38,13 +38,20 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     """
     from pathlib import Path
 
+    from uue.model.backbones import resolve_model_path
     from uue.model.config import config_from_sources
-    from uue.training.checkpoint import resume_config
-    from uue.training.store_run import train_from_store
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
                  "negatives": negatives, "sampler_options": key_values(negative_options, "--negative-option")}
-    config = resume_config(resume, config_file, overrides) if resume else config_from_sources(config_file, overrides)
+    if resume:
+        from uue.training.checkpoint import resume_config
+
+        config = resume_config(resume, config_file, overrides)
+    else:
+        config = config_from_sources(config_file, overrides)
+        resolve_model_path(config.base_model_name)  # an unknown backbone fails now, before torch or any data
+    from uue.training.store_run import train_from_store
+
     ws = workspace(ctx)
     with ws.open_store(create=False) as store:
         new_dir = None
@@ -73,12 +80,19 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
               help="Evaluate on the users of this users.jsonl instead of the store's test split.")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default: HOME/reports/<model>).")
+@click.option("--attribute", default=None, metavar="KEY",
+              help="User metadata key that groups users in the similarity section (default: chosen from the data).")
 @json_option
 @click.pass_context
-def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_json: bool) -> None:
+def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, attribute: str | None,
+             as_json: bool) -> None:
     """Evaluate the active model beside three baselines (base encoder, TF-IDF, BM25); write a report.
 
-    Example: uue evaluate --output-dir reports/latest --json
+    Sections the users cannot support (too few held-out statements, no attribute to
+    group users by...) are skipped with a line on stderr saying why; --data users that
+    the model was trained on are warned about.
+
+    Example: uue evaluate --attribute occupation --output-dir reports/latest --json
     """
     from pathlib import Path
 
@@ -87,7 +101,8 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, as_js
     ws = workspace(ctx)
     with ws.open_store(create=False) as store:
         target = Path(output_dir) if output_dir else ws.reports_dir / Path(store.active_model().path).name
-        results = evaluate_from_store(store, target, data=data, show_progress=not as_json, cache_dir=ws.cache_dir)
+        results = evaluate_from_store(store, target, data=data, show_progress=not as_json, cache_dir=ws.cache_dir,
+                                      attribute=attribute)
     if as_json:
         print_json(results)
         return

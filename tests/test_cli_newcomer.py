@@ -109,3 +109,22 @@ def test_unknown_filter_keys_list_user_and_chunk_metadata_keys(home):
     result = run(home, "audience", "enjoys hiking", "--where", "colour=red")
     assert result.exit_code == 1
     assert "user metadata key (country)" in result.output and "chunk metadata key (board)" in result.output
+
+
+def test_an_unknown_backbone_fails_at_once_in_one_line(tmp_path, monkeypatch):
+    """Not a directory, not the packaged model, not in the HF cache: one line, no Hub retries
+    (the Hub's offline switch unset, as outside `make`), nothing created."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    home = tmp_path / "home"
+    result = subprocess.run([sys.executable, "-m", "cli", "--home", str(home), "train", "--base-model",
+                             "no-such-org/no-such-model"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "base model 'no-such-org/no-such-model' is not a local model directory" in result.stderr
+    assert "hf download no-such-org/no-such-model" in result.stderr
+    assert not home.exists()

