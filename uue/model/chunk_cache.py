@@ -51,9 +51,10 @@ class ChunkVectorCache:
             self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(self.dim),))
+            if row is None:  # OR IGNORE: two processes (Ray workers) creating the file at once both get here
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('dim', ?)", (str(self.dim),))
                 self._db.commit()
+                row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
         except (OSError, sqlite3.Error) as exc:
             raise ChunkCacheError(f"cannot open the chunk-vector cache {self.path}: {exc}; it is safe to delete "
                                   "(it is rebuilt on use)") from None
