@@ -7,6 +7,7 @@ Also the shard adds of a sharded IVF build as Ray tasks (``RayEngine.map``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,6 +115,38 @@ def test_sharded_ivf_build_with_ray_tasks(cluster, workspace: Workspace) -> None
         assert sharded.embedded["users"] == 0 and sharded.build_ids["users"] != one.build_ids["users"]
         np.testing.assert_array_equal(neighbours(store, probe, k=8), expected)
         assert verify_indexes(store)["ok"]
+
+
+def test_a_worker_error_is_a_message(cluster, workspace: Workspace) -> None:
+    """Weights changed after registration: the actors refuse them, the CLI says so (no traceback)."""
+    with workspace.open_store() as store:
+        row = store.active_model()
+        weights = Path(row.path) / "model.safetensors"
+    original = weights.read_bytes()
+    try:
+        weights.write_bytes(original[:-4] + bytes(b ^ 0xFF for b in original[-4:]))
+        out = CliRunner().invoke(main, ["--home", str(workspace.home), "index", "rebuild", "--engine", "ray"])
+        assert out.exit_code == 1, out.output
+        assert "on the Ray workers" in out.output and "is not the file registered" in out.output
+        assert "Traceback" not in out.output
+    finally:
+        weights.write_bytes(original)
+
+
+def test_an_actor_without_the_model_directory_gets_its_files(workspace: Workspace, tmp_path: Path) -> None:
+    """A remote worker (no shared filesystem) loads the model from the files the driver shipped."""
+    from uue.search.engines.ray_engine import UserEmbedder, model_files
+
+    with workspace.open_store() as store:
+        row = store.active_model()
+        pks = np.array(sorted(store.content_hashes())[:5])
+        url = store.engine.url.render_as_string(hide_password=False)
+        local = UserEmbedder(url, row.path, row.checksum, None, 1)({"pks": np.array([pks], dtype=object)})
+        shipped = UserEmbedder(url, str(tmp_path / "not-here"), row.checksum, None, 1,
+                               files=model_files(row.path))({"pks": np.array([pks], dtype=object)})
+    np.testing.assert_array_equal(shipped["pk"], pks)
+    assert not any(shipped["error"])
+    np.testing.assert_allclose(shipped["vector"], local["vector"], atol=1e-6)
 
 
 def test_ray_engine_refuses_what_it_cannot_do(cluster, workspace: Workspace) -> None:

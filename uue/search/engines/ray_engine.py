@@ -1,6 +1,7 @@
 """The Ray engine: users embedded by a pool of model actors with Ray Data.
 
-The users to embed are cut into partitions of ``USER_BATCH`` consecutive primary keys;
+The users to embed are cut into partitions of consecutive primary keys (``USER_BATCH`` at
+most, fewer when that leaves an actor idle);
 ``ray.data.from_items`` makes one row per partition and ``map_batches`` sends each to a
 pool of model actors (``ActorPoolStrategy``): one actor per GPU when the cluster has
 GPUs, else CPU actors (``workers``, default one per ``CPUS_PER_ACTOR`` CPUs). An actor
@@ -35,6 +36,7 @@ from uue.search.engines.base import USER_BATCH, EmbeddingEngine, partitions
 logger = logging.getLogger(__name__)
 
 CPUS_PER_ACTOR = 4  # torch threads of a CPU actor, when the actor count is not given
+PARTITIONS_PER_ACTOR = 4  # a small build is still cut into this many partitions per actor
 LOOPBACK = {"localhost", "127.0.0.1", "::1", ""}
 
 
@@ -76,13 +78,19 @@ class UserEmbedder:
         self.model = LazyModel(path, None, checksum, Path(cache_dir) if cache_dir else None)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``{"pk", "vector", "error"}``: a ``UUEError`` (weights changed, store unreachable) comes back
+        as its message in ``error`` (Ray keeps only the text of a worker's exception, not its type)."""
         from uue.data.schema import history_texts
 
         pks = np.concatenate([np.asarray(p, dtype=np.int64) for p in batch["pks"]])
-        rows = list(self.store.iter_users(pks=pks.tolist()))
+        try:
+            rows = list(self.store.iter_users(pks=pks.tolist()))
+            vectors = self.model.encode_users([history_texts(record["chunks"]) for _, record in rows])
+        except UUEError as exc:
+            return {"pk": np.full(1, -1, np.int64), "vector": np.zeros((1, 1), np.float32),
+                    "error": np.array([str(exc)])}
         found = np.fromiter((pk for pk, _ in rows), dtype=np.int64, count=len(rows))
-        vectors = self.model.encode_users([history_texts(record["chunks"]) for _, record in rows])
-        return {"pk": found, "vector": vectors}
+        return {"pk": found, "vector": vectors, "error": np.full(len(found), "")}
 
 
 def _remote(address: str | None) -> bool:
@@ -113,6 +121,8 @@ class RayEngine(EmbeddingEngine):
                 raise UUEError(f"cannot connect to the Ray cluster {self.address or '(local)'}: {exc}; check "
                                "--address (ray://HOST:10001, or auto for `ray start` on this machine)") from None
             self._started = True
+        if not logger.isEnabledFor(logging.INFO):  # Ray Data logs every dataset it runs at INFO
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
         resources = self.ray.cluster_resources()
         self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
 
@@ -145,7 +155,8 @@ class RayEngine(EmbeddingEngine):
         files = model_files(model.path) if _remote(self.address) else None
         args = (store.engine.url.render_as_string(hide_password=False), str(Path(model.path).resolve()),
                 model.checksum, str(model.cache_dir.resolve()) if model.cache_dir else None, threads, files)
-        parts = partitions(pks, self.partition_size)
+        # at most partition_size users per model call, and enough partitions to keep every actor busy
+        parts = partitions(pks, max(1, min(self.partition_size, -(-len(pks) // (actors * PARTITIONS_PER_ACTOR)))))
         logger.info("embedding %d users in %d partitions on %d %s actor(s)", len(pks), len(parts), actors,
                     "GPU" if self.gpus else "CPU")
         dataset = self.ray.data.from_items([{"pks": p} for p in parts], override_num_blocks=len(parts))
@@ -156,6 +167,9 @@ class RayEngine(EmbeddingEngine):
         done = 0
         with tqdm(total=len(pks), desc="embed users (ray)", unit=" users", disable=not progress) as bar:
             for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
+                failed = [str(e) for e in batch["error"] if e]
+                if failed:
+                    raise UUEError(f"on the Ray workers: {failed[0]}")
                 rows = [position[int(pk)] for pk in batch["pk"]]
                 out[rows] = np.asarray(batch["vector"], dtype=np.float32)
                 done += len(rows)
