@@ -126,6 +126,7 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
     from uue.model.chunk_cache import CachedEmbedder
     from uue.model.config import ModelConfig
     from uue.model.dual_encoder import UniversalUserEmbeddingModel
+    from uue.model.open_vocabulary import OpenVocabularyEmbedder
     from uue.training.trainer import UniversalUserEmbeddingTrainer
 
     if epochs is None and mode != "locked":
@@ -142,7 +143,8 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
     model = trainer.model
     model.eval()
     logger.info("%s: best epoch %d of %d", mode, trainer.best_epoch, trainer.config.num_epochs)
-    return (CachedEmbedder(model, cache) if mode == "locked" else model), seconds
+    # statements scored as the index serves them: open-vocabulary for those training never saw
+    return OpenVocabularyEmbedder(CachedEmbedder(model, cache) if mode == "locked" else model, model), seconds
 
 
 def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int | None,

@@ -50,6 +50,7 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     """
     from uue.evaluation.report import BASE_CONFIG_FIELDS, create_evaluation_report
     from uue.model.inference import UniversalUserEmbeddingEvaluator
+    from uue.model.open_vocabulary import OpenVocabularyEmbedder
 
     model_row = store.active_model()
     if data is not None:
@@ -83,6 +84,7 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
         except Exception as exc:  # missing weights or model code: the report skips this baseline
             logger.warning("base-encoder baseline skipped: %s: %s", type(exc).__name__, exc)
         model = CachedEmbedder(model, cache_dir)
+    model = OpenVocabularyEmbedder(model, evaluator.model)  # statements scored as the index serves them
     return create_evaluation_report(model, users, pool, output_dir, held_out=held_out, base_embedder=base,
                                     training_curves=curves, show_progress=show_progress, attribute=attribute)
 

@@ -44,6 +44,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "save_total_limit": (_INT, 1, None, True, True),
     "partial_layers": (_INT, 1, None, True, True),
     "anchor_weight": (_FLOAT, 0, None, True, True),
+    "open_vocabulary_mix": (_FLOAT, 0, 1, True, True),
 }
 TRAINING_MODES = ("locked", "partial", "full")
 NEGATIVE_SAMPLERS = ("random", "hard", "semi-hard")  # the built-in ``uue.training.negatives.SAMPLERS``
@@ -108,6 +109,9 @@ class ModelConfig:
     # locked: keeps user vectors near their pretrained (mean-pooled) ones; partial: keeps statement
     # vectors near the pretrained ones; None = by mode (MODE_DEFAULTS: 0.3 locked, 1.0 partial)
     anchor_weight: float | None = None
+    # statements the model never trained on: 0 = scored in the pretrained geometry (the user adapter
+    # undone for them, uue/model/open_vocabulary.py), 1 = as if trained; the default by measurement
+    open_vocabulary_mix: float = 0.0
     save_total_limit: int = 2  # checkpoints kept besides the best model (older ones are deleted)
     negatives: str = "semi-hard"  # random | hard | semi-hard (benchmarks/negatives.py: the winner)
     weight_decay: float = 0.01

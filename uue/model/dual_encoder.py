@@ -11,7 +11,9 @@ Module chain (sentence-transformers style):
 
 A saved model directory holds ``config.json`` (the ``ModelConfig`` JSON, with the
 token pooling and instruction resolved), ``model.safetensors`` (all weights),
-the tokenizer files and ``backbone/config.json`` (the Hugging Face config); it loads
+the tokenizer files, ``backbone/config.json`` (the Hugging Face config) and, for a
+trained model, ``trained_statements.json`` (the statements it trained on: any other
+statement is scored in the pretrained geometry, see ``open_vocabulary``); it loads
 offline, without pickle.
 """
 
@@ -37,6 +39,7 @@ from storage.failures import translated_writes
 from uue.model.chunk_cache import ChunkVectorCache, chunk_key
 from uue.model.config import ConfigError, ModelConfig
 from uue.model.encoder import ModelNotFoundError, TokenEncoder
+from uue.model.open_vocabulary import read_trained_statements, write_trained_statements
 from uue.model.pooling import AttentionPooling, MeanPooling, ResidualAdapter, StreamingPool
 
 logger = logging.getLogger(__name__)
@@ -92,6 +95,9 @@ class UniversalUserEmbeddingModel(nn.Module):
         self.user_adapter = ResidualAdapter(width)
         self.projection: nn.Module = (nn.Linear(width, config.embedding_dim, bias=False)
                                       if config.embedding_dim != width else nn.Identity())
+        # the statements training used (set by the trainer); None = unknown (untrained, or saved before
+        # they were recorded): every statement is then scored alike (uue/model/open_vocabulary.py)
+        self.trained_statements: frozenset[str] | None = None
 
     # ---- construction and artifacts ---------------------------------------------
 
@@ -120,6 +126,8 @@ class UniversalUserEmbeddingModel(nn.Module):
                 self.encoder.backbone.config.save_pretrained(staging / BACKBONE_DIR)
                 self.encoder.tokenizer.save_pretrained(str(staging))
                 save_model(self, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
+                if self.trained_statements is not None:
+                    write_trained_statements(staging, self.trained_statements)
                 files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
                 for name in sorted(files, key=lambda p: p.name == WEIGHTS_FILE):  # the weights last
                     (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +164,7 @@ class UniversalUserEmbeddingModel(nn.Module):
         if missing or unexpected:
             raise ModelNotFoundError(f"{path / WEIGHTS_FILE} does not match its config: missing {missing[:5]}, "
                                      f"unexpected {unexpected[:5]}")
+        model.trained_statements = read_trained_statements(path)
         model.eval()
         return model.to(device or default_device())
 

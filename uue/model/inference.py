@@ -11,6 +11,7 @@ import torch
 
 from uue.data.schema import UserChunk, UserData
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
+from uue.model.open_vocabulary import OpenVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,15 @@ class UniversalUserEmbeddingEvaluator:
     """Loads a model directory (``save_pretrained`` output) and embeds users and statements.
 
     Vectors are float32 and L2-normalised, so a dot product is the cosine similarity.
+    Statement vectors are the ones queries score against: a statement the model did not
+    train on is mapped open-vocabulary (``uue.model.open_vocabulary``), as the index does.
     """
 
     def __init__(self, model_path: str | Path, device: str | torch.device | None = None,
                  batch_size: int = 64) -> None:
         self.model_path = Path(model_path)
         self.model = UniversalUserEmbeddingModel.from_pretrained(self.model_path, device=device)
+        self.vocabulary = OpenVocabulary.from_model(self.model)
         self.batch_size = batch_size
 
     @property
@@ -43,7 +47,7 @@ class UniversalUserEmbeddingEvaluator:
         return self.model.encode_users([_texts(chunks)], batch_size=self.batch_size)[0]
 
     def get_statement_embedding(self, text: str) -> np.ndarray:
-        return self.model.encode_statements([text], batch_size=self.batch_size)[0]
+        return self.get_statement_embeddings([text])[0]
 
     def compute_similarity(self, chunks: Sequence[UserChunk] | Sequence[str], statement: str) -> float:
         """Cosine similarity of a user and a statement, in [-1, 1]."""
@@ -55,4 +59,6 @@ class UniversalUserEmbeddingEvaluator:
                                        show_progress=show_progress)
 
     def get_statement_embeddings(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        return self.model.encode_statements(list(texts), batch_size=self.batch_size, show_progress=show_progress)
+        texts = list(texts)
+        vectors = self.model.encode_statements(texts, batch_size=self.batch_size, show_progress=show_progress)
+        return self.vocabulary.apply(texts, vectors)

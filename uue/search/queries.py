@@ -38,6 +38,7 @@ from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
 from storage.users import deleted_user_pks
+from uue.model.open_vocabulary import OpenVocabulary
 from uue.search.builds import build_stem
 from uue.search.calibration import calibrate, load_stats, statement_stats, user_sample
 
@@ -95,6 +96,8 @@ class _Loaded:
     index: VectorIndex
     vectors: VectorSet
     calibration: np.ndarray | None = None  # statements: [n, 2] mean, std over users
+    served: np.ndarray | None = None  # statements: the vectors queries score (open-vocabulary rows mapped)
+    novel: np.ndarray | None = None  # statements: rows the model did not train on
 
 
 def check_k(k: int) -> int:
@@ -110,6 +113,7 @@ class Searcher:
         self.store, self.mmap, self.verify = store, mmap, verify
         self._model = model
         self._model_id: int | None = None  # the store's id of a model this Searcher loaded itself
+        self._vocabulary: tuple[int, OpenVocabulary] | None = None
         self._loaded: dict[str, _Loaded] = {}
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
         self._deleted: tuple[tuple[int, int], np.ndarray | None] | None = None  # ((build, version), ids)
@@ -174,6 +178,8 @@ class Searcher:
             _VERIFIED.add(key)
         loaded = _Loaded(build, index, VectorSet.load(build_stem(build)),
                          load_stats(build_stem(build)) if kind == "statements" else None)
+        if kind == "statements":
+            self._serve_statements(loaded)
         if loaded.index.dim != build.dim:
             raise StaleIndex(f"{build.path} holds {loaded.index.dim}-d vectors, the store says {build.dim}: "
                              "run `uue index rebuild`")
@@ -201,6 +207,38 @@ class Searcher:
             self._active(kind)
         self.model()
 
+    def vocabulary(self) -> OpenVocabulary:
+        """The active model's open vocabulary: which statements it trained on, and the query
+        map for the others (read without loading the transformer)."""
+        if self._model is not None and self._model_id is None:  # given by the caller
+            if self._vocabulary is None:
+                self._vocabulary = (-1, OpenVocabulary.from_model(self._model))
+            return self._vocabulary[1]
+        row = self.store.active_model()
+        if self._vocabulary is None or self._vocabulary[0] != row.id:
+            try:
+                self._vocabulary = (row.id, OpenVocabulary.from_pretrained(row.path, checksum=row.checksum))
+            except (OSError, ValueError) as exc:
+                raise QueryError(f"cannot read the active model #{row.id} at {row.path}: {exc}") from exc
+        return self._vocabulary[1]
+
+    def _serve_statements(self, loaded: _Loaded) -> None:
+        vocabulary = self.vocabulary()
+        vectors = np.asarray(loaded.vectors.vectors, dtype=np.float32)
+        if not vocabulary.active:
+            loaded.served = vectors
+            return
+        texts = self.store.statement_texts([int(i) for i in loaded.vectors.ids])
+        ordered = [texts.get(int(i), "") for i in loaded.vectors.ids]
+        loaded.novel = vocabulary.novel(ordered)
+        loaded.served = vocabulary.apply(ordered, vectors)
+        if loaded.calibration is not None and loaded.novel.any():  # their statistics change with the map
+            sample = user_sample(self._active("users").vectors.vectors)
+            loaded.calibration = loaded.calibration.copy()
+            loaded.calibration[loaded.novel] = statement_stats(loaded.served[loaded.novel], sample)
+        logger.info("%d of %d pool statements are new to the model: scored open-vocabulary",
+                    int(loaded.novel.sum()), len(ordered))
+
     def statement_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Stored vectors for pool statements, the model for anything else."""
         texts = [t.strip() for t in texts]
@@ -211,15 +249,18 @@ class Searcher:
         missing = [i for i, t in enumerate(texts) if t not in known]
         stored = [i for i, t in enumerate(texts) if t in known]
         if stored:
-            vectors = self._active("statements").vectors
+            statements = self._active("statements")
+            vectors = statements.vectors
             rows = vectors.rows(np.array([known[texts[i]] for i in stored]))
             for i, row in zip(stored, rows):
                 if row < 0:
                     missing.append(i)
                 else:
-                    out[i] = vectors.vectors[row]
+                    out[i] = statements.served[row]
         if missing:
-            out[sorted(missing)] = self.model().encode_statements([texts[i] for i in sorted(missing)])
+            rows = sorted(missing)
+            out[rows] = self.vocabulary().apply([texts[i] for i in rows],
+                                                self.model().encode_statements([texts[i] for i in rows]))
         return out
 
     def user_vector(self, user_id: str) -> tuple[int, np.ndarray]:
@@ -322,7 +363,7 @@ class Searcher:
         if calibrated and stats is None:
             raise QueryError("the statement index was built before calibration existed: run `uue index rebuild` "
                              "to compute it, or leave out --calibrated")
-        raw = np.asarray(pool.vectors.vectors, dtype=np.float32) @ query
+        raw = pool.served @ query
         scores = calibrate(raw, stats) if stats is not None else raw
         top_rows = np.argsort(-scores, kind="stable")[:k]
         ids = pool.vectors.ids[top_rows]

@@ -21,6 +21,7 @@ from scipy.stats import rankdata
 from uue.evaluation.metrics import recall_at_k
 from uue.evaluation.user_metrics import half_recall_at_1
 from uue.model.chunk_cache import CachedEmbedder, ChunkVectorCache
+from uue.model.open_vocabulary import OpenVocabulary
 
 RECALL_K = 10
 SELECTION_KEYS = (f"dev_recall@{RECALL_K}", "dev_statement_auc", "dev_half_recall@1")
@@ -63,6 +64,8 @@ def dev_metrics(model, histories: Sequence[Sequence[str]], positives: Sequence[s
     if labelled and dev_pool:
         if statement_vectors is None:
             statement_vectors = model.encode_statements(list(dev_pool))
+        # as served: dev statements the model did not train on are scored open-vocabulary
+        statement_vectors = OpenVocabulary.from_model(model).apply(list(dev_pool), statement_vectors)
         scores = users @ statement_vectors.T
         out[f"dev_recall@{RECALL_K}"] = recall_at_k(scores[labelled], [positives[i] for i in labelled], RECALL_K)
         auc = statement_auc(scores, positives)

@@ -117,7 +117,9 @@ class UniversalUserEmbeddingTrainer:
         self.device = torch.device(device) if device is not None else default_device()
         self.model = (model or UniversalUserEmbeddingModel.from_config(config)).to(self.device)
         self.model.config = dataclasses.replace(self.model.config, learning_rate=config.learning_rate,
-                                                num_epochs=config.num_epochs, anchor_weight=config.anchor_weight)
+                                                num_epochs=config.num_epochs, anchor_weight=config.anchor_weight,
+                                                open_vocabulary_mix=config.open_vocabulary_mix)
+        self.model.trained_statements = frozenset(self.pool)  # saved with it: any other statement is open-vocabulary
         freeze_for_mode(self.model, config.training_mode, config.partial_layers)
         locked = config.training_mode == "locked"
         # the sampler serves partial / full modes; built in every mode so a bad name fails the same way
