@@ -148,6 +148,7 @@ class FaissIndex(VectorIndex):
         self._hnsw = self._inner.hnsw if isinstance(self._inner, faiss.IndexHNSW) else None
         self._marks_removals = self._hnsw is not None
         self._live: np.ndarray | None = None  # sorted searchable ids, computed lazily
+        self._deny: tuple | None = None  # (the exclude array last seen, its sorted ids, its selector, inner)
         self._marked = int(np.count_nonzero(self._id_map_view() < 0)) if self._ivf is None else 0
 
     # ---- state ----------------------------------------------------------------------
@@ -330,10 +331,9 @@ class FaissIndex(VectorIndex):
             keep.append(buf)
             fraction = min(1.0, allow.size / max(self.count, 1))
         elif exclude is not None and len(exclude):
-            deny = np.unique(as_ids(exclude))
-            denied = faiss.IDSelectorBatch(deny)
-            sel = faiss.IDSelectorNot(denied)
-            keep.append(denied)  # the wrappers hold raw pointers: keep what they point to alive
+            entry = self._deny_selector(exclude)
+            keep.append(entry)  # holds the selector's inner set alive for this search, whatever other threads do
+            deny, sel = entry[1], entry[2]
             if self._marked:  # marked-removed slots carry id -1
                 live = faiss.IDSelectorRange(0, MAX_ID)
                 keep.extend([live, sel])
@@ -348,6 +348,18 @@ class FaissIndex(VectorIndex):
             scores, labels = self._raw.search(q, k, params=search_params)
         scores[labels < 0] = -np.inf
         return scores, labels
+
+    def _deny_selector(self, exclude: np.ndarray) -> tuple:
+        """``(exclude, sorted ids, IDSelectorNot, its inner IDSelectorBatch)`` of a deny-list;
+        the same array object passed again (a Searcher's cached set of deleted users) reuses
+        them instead of rebuilding them per query (10,000 ids: ~1.4 ms a query)."""
+        cached = self._deny
+        if cached is not None and cached[0] is exclude:
+            return cached
+        deny = np.unique(as_ids(exclude))
+        inner = faiss.IDSelectorBatch(deny)
+        self._deny = entry = (exclude, deny, faiss.IDSelectorNot(inner), inner)  # Not holds a raw pointer to inner
+        return entry
 
     def _search_params(self, sel: Any, opts: dict[str, Any], keep: list[Any], fraction: float) -> Any:
         """FAISS search parameters, or None for the index defaults.

@@ -38,9 +38,10 @@ def topic_users(n_per_topic: int = 6) -> list[dict]:
 
 
 @pytest.fixture(params=["Flat", "HNSW16"])
-def served(request, tmp_path, write_jsonl):
+def served(request, tmp_path, write_jsonl, db_url):
+    """18 users indexed with a bag-of-words model, on SQLite and on PostgreSQL (``db_url``)."""
     home = tmp_path / "home"
-    store = Store(f"sqlite:///{tmp_path / 'uue.db'}")
+    store = Store(db_url)
     store.ingest_file(write_jsonl(topic_users()))
     store.register_model(str(home / "models" / "bow"), "bag-of-words", 64)
     model = BagOfWordsEmbedder()
