@@ -103,7 +103,7 @@ def users_delete(ctx: click.Context, user_ids: tuple[str, ...], id_file: str | N
         summary = delete_users(store, wanted, cache_dir=ws.cache_dir)
     if as_json:
         print_json(summary)
-    else:
+    elif summary["deleted"]:
         click.echo(f"deleted {len(summary['deleted'])} user(s): {summary['chunks']} chunks, {summary['labels']} labels, "
                    f"{summary['cached_vectors']} cached chunk vectors; they are left out of every query now, and "
                    "the next `uue index build` drops their vectors")
