@@ -8,6 +8,7 @@ new ones, never a mix. ``prune_builds`` deletes old inactive builds (rows and fi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -121,6 +122,24 @@ def prune_builds(store: Store, keep: int = 2) -> list[IndexBuild]:
     return doomed
 
 
+def _ivfdata_problems(path: Path) -> list[str]:
+    """The on-disk inverted lists of a sharded build (``index.sharded``): present, the recorded sha256."""
+    try:  # the sidecar as written (its size check against a changed index file is the checksum's problem)
+        recorded = json.loads(sidecar_path(path).read_text(encoding="utf-8")).get("ivfdata")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not recorded:
+        return []
+    lists = Path(recorded["path"])
+    if not lists.is_file():
+        return [f"inverted lists file {lists} of {path.name} is missing: run `uue index rebuild`"]
+    actual = sha256_file(lists)
+    if actual != recorded["sha256"]:
+        return [f"inverted lists file {lists} checksum {actual[:12]}… does not match the recorded "
+                f"{recorded['sha256'][:12]}… (file changed or corrupt): run `uue index rebuild`"]
+    return []
+
+
 def verify_build(store: Store, build: IndexBuild, index_ids: Iterable[int] | np.ndarray,
                  expected_ids: Iterable[int] | np.ndarray) -> list[str]:
     """Problems with a build: file missing or changed (checksum), count mismatch, ids
@@ -141,6 +160,7 @@ def verify_build(store: Store, build: IndexBuild, index_ids: Iterable[int] | np.
         actual = sha256_file(path)
         if actual != row.checksum:
             problems.append(checksum_mismatch(path, actual, row.checksum))
+        problems.extend(_ivfdata_problems(path))
     have = np.asarray(list(index_ids) if not isinstance(index_ids, np.ndarray) else index_ids, dtype=np.int64)
     want = np.asarray(list(expected_ids) if not isinstance(expected_ids, np.ndarray) else expected_ids, dtype=np.int64)
     uniq, counts = np.unique(have, return_counts=True)

@@ -434,6 +434,9 @@ class FaissIndex(VectorIndex):
         meta = {"backend": self.backend, "factory": self.factory, "dim": self.dim, "metric": "ip",
                 "layout": layout, "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
                 "faiss_version": faiss.__version__, "size": size, "checksum": checksum}
+        if self.ondisk:  # the inverted lists live in another file: record what it must hold
+            lists = faiss.downcast_InvertedLists(self._ivf.invlists).filename
+            meta["ivfdata"] = {"path": lists, "size": os.path.getsize(lists), "sha256": sha256_file(lists)}
         write_sidecar(path, meta)
         logger.info("saved %s index (%d vectors) to %s", self.factory, self.count, path)
         return checksum

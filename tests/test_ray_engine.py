@@ -97,6 +97,26 @@ def test_ray_engine_matches_the_local_engine(cluster, workspace: Workspace, monk
         assert verify_indexes(store)["ok"]
 
 
+def test_ray_engine_reads_a_postgresql_store(cluster, workspace: Workspace, postgres, tmp_path: Path) -> None:
+    """The store a remote cluster needs: the actors read their partitions from PostgreSQL by URL."""
+    ws = Workspace.resolve(tmp_path / "home", postgres.new_database())
+    users = tmp_path / "users.jsonl"
+    users.write_text("".join(json.dumps(u.to_dict()) + "\n" for u in make_users(2, "train", 3)))
+    with workspace.open_store() as sqlite_store:
+        model = sqlite_store.active_model()
+    with ws.open_store() as store:
+        store.ingest_file(users)
+        store.register_model(model.path, model.base_model, model.embedding_dim, checksum=model.checksum)
+        build_indexes(store, ws.indexes_dir, progress=False)
+        expected = vectors_of(store)
+        remote = build_indexes(store, ws.indexes_dir, progress=False, full=True, engine="ray", workers=1)
+        assert remote.embedded["users"] == 16
+        got = vectors_of(store)
+        np.testing.assert_array_equal(got.ids, expected.ids)
+        np.testing.assert_allclose(got.vectors, expected.vectors, atol=1e-5)
+        assert verify_indexes(store)["ok"]
+
+
 def test_cli_build_on_ray_prints_one_json_document(cluster, workspace: Workspace) -> None:
     out = CliRunner().invoke(main, ["--home", str(workspace.home), "index", "rebuild", "--engine", "ray",
                                     "--workers", "1", "--json"])

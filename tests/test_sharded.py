@@ -106,6 +106,11 @@ def test_cli_sharded_on_disk_build(tmp_path) -> None:
         assert verify_indexes(store)["ok"]
         hits = Searcher(store, model=model).similar("u0", k=5)
         assert {int(h.user_id[1:]) % 4 for h in hits} == {0}
+        lists = ivfdata_path(build.path)  # verify covers the inverted lists file too
+        data = bytearray(lists.read_bytes())
+        data[-1] ^= 0xFF
+        lists.write_bytes(bytes(data))
+        assert any("inverted lists file" in p and "does not match" in p for p in verify_indexes(store)["problems"])
         for _ in range(2):  # older builds pruned: their .ivfdata goes with them
             build_indexes(store, home / "indexes", progress=False, model=model, full=True)
         assert first.build_ids["users"] not in {b.id for b in list_builds(store)}
