@@ -27,7 +27,7 @@ def translate_errors(func: Callable) -> Callable:
 
 
 # ``uue --help`` lists commands in the order of the work (others after, as registered).
-WORKFLOW = ("datasets", "ingest", "train", "index", "audience", "similar", "profile", "evaluate", "serve",
+WORKFLOW = ("datasets", "import", "ingest", "train", "index", "audience", "similar", "profile", "evaluate", "export", "serve",
             "users", "models", "stats", "demo")
 
 
