@@ -262,3 +262,39 @@ def test_api_key_sources(tmp_path, monkeypatch):
     with pytest.raises(UUEError, match="cannot read the API key file"):
         load_api_key(tmp_path / "missing", environ={})
     assert KEY not in repr(ServeSettings(api_key=KEY))
+
+
+def test_append_adds_chunks_and_list_filters(server):
+    _, client = server
+    record = {"user_id": "chess-0", "chunks": [{"text": "sourdough oven bread", "timestamp": "2024-06-01T00:00:00Z"}]}
+    appended = client.post("/users", json={"users": [record], "mode": "append"}, headers={"X-API-Key": KEY})
+    assert appended.status_code == 200, appended.text
+    chunks = client.get("/users/chess-0").json()["chunks"]
+    assert len(chunks) == 4 and chunks[-1]["text"] == "sourdough oven bread"
+    assert client.post("/users", json={"users": [record], "mode": "merge"}, headers={"X-API-Key": KEY}).status_code == 422
+    listed = client.get("/users", params={"where": "country=FR", "limit": 2}).json()
+    assert listed["total"] == 9 and [u["user_id"] for u in listed["users"]] == ["hiking-1", "hiking-3"]
+    assert client.get("/users", params={"limit": 0}).status_code == 422
+
+
+def test_a_deleted_user_is_never_seen_again(server):
+    _, client = server
+    assert "hiking-2" in [h["user_id"] for h in client.get("/audience", params={"text": "hiking", "k": 18}).json()]
+    assert client.delete("/users/hiking-2").status_code == 401
+    deleted = client.delete("/users/hiking-2", headers={"X-API-Key": KEY})
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == ["hiking-2"]
+    assert client.delete("/users/hiking-2", headers={"X-API-Key": KEY}).status_code == 404
+    many = client.post("/users/delete", json={"user_ids": ["baking-1", "nobody"]}, headers={"X-API-Key": KEY}).json()
+    assert many["deleted"] == ["baking-1"] and many["unknown"] == ["nobody"]
+    gone = {"hiking-2", "baking-1"}
+    for _ in range(2):  # before the next build, and after it
+        seen = {h["user_id"] for h in client.get("/audience", params={"text": "hiking", "k": 100}).json()}
+        seen |= {h["user_id"] for h in client.get("/users/hiking-0/similar", params={"k": 100}).json()}
+        batch = client.post("/audience/batch", json={"statements": ["baking bread"], "k": 100}).json()
+        seen |= {h["user_id"] for h in batch[0]["users"]}
+        assert len(seen) == 16 and not seen & gone
+        assert client.get("/users/hiking-2").status_code == 404
+        assert client.get("/users/hiking-2/similar").status_code == 404
+        assert client.post("/index/build", json={}, headers={"X-API-Key": KEY}).status_code == 202
+        assert _wait_for_build(client)["state"] == "done"
+    assert client.get("/index/status").json()["active"]["users"]["count"] == 16

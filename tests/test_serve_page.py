@@ -16,6 +16,7 @@ from uue.search.builds import build_indexes
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+KEY = "page-test-key-0123456789"
 BAR = np.array([130, 169, 235])  # the score bar: #2f6fde at 60 % opacity on white
 
 
@@ -23,7 +24,7 @@ BAR = np.array([130, 169, 235])  # the score bar: #2f6fde at 60 % opacity on whi
 def site(tmp_path_factory):
     from test_serve import make_state
 
-    state = make_state(tmp_path_factory.mktemp("page"))
+    state = make_state(tmp_path_factory.mktemp("page"), api_key=KEY)
     hostile = {"user_id": "mallory", "chunks": [{"text": "<img src=x onerror=\"document.title='pwned'\"> hiking"}]}
     state.store.ingest([validate_user(hostile)])
     build_indexes(state.store, state.indexes_dir, progress=False, model=BagOfWordsEmbedder())
@@ -114,3 +115,26 @@ def test_stored_text_is_shown_as_text_never_markup(page):
     page.wait_for_selector("#user:not([hidden])")
     assert "<img src=x" in page.inner_text("#chunks")
     assert page.locator("#user img").count() == 0 and page.title() != "pwned"
+
+
+def test_delete_a_user_and_never_see_them_again(page):
+    assert "chess-5" in page.eval_on_selector_all("#user-ids option", "o => o.map(x => x.value)")
+    page.fill("#statement", "chess rook gambit")
+    page.click("#find")
+    page.wait_for_selector("#audience .user-link[data-user='chess-5']")
+    page.click("#audience .user-link[data-user='chess-5']")
+    page.wait_for_function("document.getElementById('user-title').textContent === 'chess-5'")
+    page.fill("#api-key", "wrong-key-0123456789")
+    page.click("#delete-user")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "API key" in page.inner_text("#error")
+    page.fill("#api-key", KEY)
+    page.click("#delete-user")
+    page.wait_for_function("document.getElementById('status').textContent === 'deleted chess-5'")
+    assert page.locator("#user").is_hidden()
+    assert page.locator("#audience .user-link[data-user='chess-5']").count() == 0
+    page.fill("#k", "100")
+    page.click("#find")
+    page.wait_for_function("document.getElementById('results-title').textContent.startsWith('18 users')")
+    assert page.locator("#audience .user-link[data-user='chess-5']").count() == 0
+    page.wait_for_function("!Array.from(document.querySelectorAll('#user-ids option')).some(o => o.value === 'chess-5')")

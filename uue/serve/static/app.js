@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 let currentStatement = "";
+let currentUser = "";
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -102,6 +103,7 @@ async function openUser(userId) {
     const [user, profile, similar] = await Promise.all([
       api(`/users/${id}`), api(`/users/${id}/profile?${profileParams}`), api(`/users/${id}/similar?k=5`),
     ]);
+    currentUser = user.user_id;
     $("user-title").textContent = user.user_id;
     const meta = Object.entries(user.metadata || {}).map(([k, v]) => `${k}=${v}`);
     meta.push(`split ${user.split}`, `${user.chunks.length} chunks`);
@@ -136,10 +138,40 @@ async function openUser(userId) {
   }
 }
 
+async function deleteUser(event) {
+  event.preventDefault();
+  showError(null);
+  const userId = currentUser;
+  try {
+    const response = await fetch(`/users/${encodeURIComponent(userId)}`, {
+      method: "DELETE", headers: { Accept: "application/json", "X-API-Key": $("api-key").value },
+    });
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+    $("user").hidden = true;
+    for (const button of document.querySelectorAll("#audience .user-link")) {
+      if (button.dataset.user === userId) button.closest("li").remove();
+    }
+    $("status").textContent = `deleted ${userId}`;
+    loadLists();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function options(list, values) {
+  list.replaceChildren(...values.map((value) => { const o = el("option"); o.value = value; return o; }));
+}
+
+async function loadLists() {
+  const [pool, users] = await Promise.all([api("/statements?limit=1000"), api("/users?limit=1000")]);
+  options($("pool"), pool);
+  options($("user-ids"), users.users.map((u) => u.user_id));
+}
+
 async function loadPool() {
   try {
-    const pool = await api("/statements?limit=1000");
-    $("pool").replaceChildren(...pool.map((text) => { const o = el("option"); o.value = text; return o; }));
+    await loadLists();
     const ready = await fetch("/ready").then((r) => r.json());
     $("status").textContent = ready.ready ? "ready" : "not ready: " + ready.problems.join("; ");
   } catch (error) {
@@ -148,6 +180,7 @@ async function loadPool() {
 }
 
 $("audience-form").addEventListener("submit", findAudience);
+$("delete-form").addEventListener("submit", deleteUser);
 $("user-form").addEventListener("submit", (event) => {
   event.preventDefault();
   openUser($("user-id").value.trim());
