@@ -298,3 +298,10 @@ def test_a_deleted_user_is_never_seen_again(server):
         assert client.post("/index/build", json={}, headers={"X-API-Key": KEY}).status_code == 202
         assert _wait_for_build(client)["state"] == "done"
     assert client.get("/index/status").json()["active"]["users"]["count"] == 16
+
+
+def test_a_bad_factory_is_refused_before_the_build(server):
+    _, client = server
+    bad = client.post("/index/build", json={"factory": "NoSuchIndex42"}, headers={"X-API-Key": KEY})
+    assert bad.status_code == 422 and "NoSuchIndex42" in bad.json()["error"]
+    assert client.get("/index/status").json()["job"]["state"] == "idle"

@@ -72,7 +72,8 @@ class DeleteRequest(BaseModel):
 
 class BuildRequest(BaseModel):
     full: bool = Field(False, description="Re-embed everything (what `uue index rebuild` does)")
-    factory: str | None = Field(None, max_length=200, description='FAISS factory string for users, e.g. "HNSW32"')
+    factory: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9_,.]+$",
+                                description='FAISS factory string for users (default: the active build\'s), e.g. "HNSW32"')
 
 
 class ErrorBody(BaseModel):

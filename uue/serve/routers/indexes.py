@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
+from index import create_index
 from uue.search.maintenance import index_stats
 from uue.serve.deps import get_state, require_api_key
 from uue.serve.schemas import WRITE_ERRORS, BuildRequest
@@ -33,6 +34,8 @@ def build(request: BuildRequest, state: Annotated[ServeState, Depends(get_state)
     Queries keep being answered by the active build until the new one switches in; follow it
     with `GET /index/status`.
     """
+    if request.factory is not None:  # a bad factory string is the request's fault: refused now, not in the job
+        create_index(request.factory, state.store.active_model().embedding_dim)
     if not state.start_build(full=request.full, factory=request.factory):
         raise HTTPException(409, "an index build started by this server is still running: see GET /index/status")
     return state.job.to_json()
