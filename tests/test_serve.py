@@ -305,3 +305,15 @@ def test_a_bad_factory_is_refused_before_the_build(server):
     bad = client.post("/index/build", json={"factory": "NoSuchIndex42"}, headers={"X-API-Key": KEY})
     assert bad.status_code == 422 and "NoSuchIndex42" in bad.json()["error"]
     assert client.get("/index/status").json()["job"]["state"] == "idle"
+
+
+def test_activating_another_model_is_refused_until_a_build(server):
+    state, client = server
+    first = state.store.active_model()
+    assert client.get("/audience", params={"text": "chess"}).status_code == 200
+    state.store.register_model("/elsewhere/other", "bag-of-words", 64)  # activates it
+    stale = client.get("/audience", params={"text": "chess"})
+    assert stale.status_code == 409 and "uue index rebuild" in stale.json()["error"]
+    assert client.get("/ready").status_code == 503
+    state.store.register_model(first.path, first.base_model, 64)  # the first one again
+    assert client.get("/audience", params={"text": "chess"}).status_code == 200

@@ -156,12 +156,21 @@ class Searcher:
         build = active_build(self.store, kind)
         cached = self._loaded.get(kind)
         if cached is not None and cached.build.id == build.id:
-            return cached
+            if build.model_id == self.store.active_model().id:  # another model activated: refuse, as _load does
+                return cached
+            self._loaded.pop(kind, None)
         with self._lock:  # threads that see the same new build load it once
             cached = self._loaded.get(kind)
             if cached is not None and cached.build.id == build.id:
                 return cached
-            return self._load(kind, build)
+            try:
+                return self._load(kind, build)
+            except UUEError:
+                newer = active_build(self.store, kind)
+                if newer.id == build.id:
+                    raise
+                logger.info("%s build %d was replaced while loading; loading build %d", kind, build.id, newer.id)
+                return self._load(kind, newer)  # later builds pruned its files meanwhile
 
     def _load(self, kind: str, build: IndexBuild) -> _Loaded:
         model_row = self.store.active_model()
