@@ -15,7 +15,10 @@ for random users.
 Measured, for 1, 8 and 32 concurrent clients (threads; one keep-alive `httpx.Client` each;
 the server is `uue serve` in its own process on 127.0.0.1): p50 / p99 latency and
 requests/s through HTTP, and the same queries on a warm in-process `Searcher`; "HTTP adds"
-is the difference of the p50s. Then the same load (8 clients, all three kinds) while two
+is the difference of the p50s. Each cell alternates in-process and HTTP slices, and also
+records the CPU time per request of the process that answers (the server's, from /proc;
+this one's in-process): on a shared machine wall time swings with the other jobs, CPU
+time much less. Then the same load (8 clients, all three kinds) while two
 full rebuilds (`build_indexes(full=True)`, what `uue index rebuild` runs, each in its own
 process) replace the serving build: failed requests, and answers that differ from the
 answer of the build before (the rebuilds are deterministic, so any difference would be an
@@ -192,6 +195,14 @@ def searcher_call(searcher):
     return call
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of a process: this one, or ``pid`` from /proc."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -224,6 +235,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="per cell of the table")
     parser.add_argument("--home", type=Path, default=None, help="workspace (default: /tmp/uue-bench-serve-N)")
     parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--rebuilds", type=int, default=2, help="full rebuilds under load (0: skip that part)")
+    parser.add_argument("--name", default="serve", help="results/NAME.{json,md}")
     parser.add_argument("--rebuild-worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rebuild_worker is not None:
@@ -256,75 +269,83 @@ def main() -> None:
             for clients in (int(c) for c in args.clients.split(",")):
                 cell = {"query": name, "clients": clients}
                 sides = {"in-process": searcher_call(searcher), "http": http_call(url)}
-                measured = {side: ([], [], 0.0) for side in sides}
+                measured = {side: ([], [], 0.0, 0.0) for side in sides}
                 for _ in range(SLICES):
                     for side, call in sides.items():
+                        pid = proc.pid if side == "http" else None  # the CPU that answers: server / this process
+                        cpu = cpu_seconds(pid)
                         lat, failed, _, wall = run_load(call, requests, clients, args.seconds / SLICES)
+                        cpu = cpu_seconds(pid) - cpu
                         old = measured[side]
-                        measured[side] = (old[0] + lat, old[1] + failed, old[2] + wall)
-                for side, (lat, failed, wall) in measured.items():
+                        measured[side] = (old[0] + lat, old[1] + failed, old[2] + wall, old[3] + cpu)
+                for side, (lat, failed, wall, cpu) in measured.items():
                     p50, p99 = percentiles(lat)
                     cell[side] = {"p50_ms": p50, "p99_ms": p99, "rps": len(lat) / wall, "n": len(lat),
-                                  "failed": len(failed)}
+                                  "failed": len(failed), "cpu_ms_per_request": 1e3 * cpu / max(len(lat), 1)}
                 cell["http_adds_p50_ms"] = cell["http"]["p50_ms"] - cell["in-process"]["p50_ms"]
+                cell["http_adds_cpu_ms"] = cell["http"]["cpu_ms_per_request"] - cell["in-process"]["cpu_ms_per_request"]
                 figures["cells"].append(cell)
                 rows.append([name, clients, cell["in-process"]["p50_ms"], cell["in-process"]["p99_ms"],
                              cell["in-process"]["rps"], cell["http"]["p50_ms"], cell["http"]["p99_ms"],
-                             cell["http"]["rps"], cell["http_adds_p50_ms"], cell["http"]["failed"]])
+                             cell["http"]["rps"], cell["http_adds_p50_ms"], cell["in-process"]["cpu_ms_per_request"],
+                             cell["http"]["cpu_ms_per_request"], cell["http_adds_cpu_ms"], cell["http"]["failed"]])
                 print(rows[-1], flush=True)
 
-        # the same load while two full rebuilds replace the serving build
-        mixed = [r for requests in kinds.values() for r in requests]
-        expected = {r: searcher_call(searcher)(True, r) for r in mixed}
-        before = active_build(store, "users").id
-        stop = threading.Event()
-        result: dict = {}
+        if args.rebuilds:  # the same load while full rebuilds replace the serving build
+            mixed = [r for requests in kinds.values() for r in requests]
+            expected = {r: searcher_call(searcher)(True, r) for r in mixed}
+            before = active_build(store, "users").id
+            stop = threading.Event()
+            result: dict = {}
 
-        def load() -> None:
-            result["load"] = run_load(http_call(url), mixed, 8, 0, stop=stop)
+            def load() -> None:
+                result["load"] = run_load(http_call(url), mixed, 8, 0, stop=stop)
 
-        loader = threading.Thread(target=load)
-        loader.start()
-        started = time.perf_counter()
-        for _ in range(2):
-            subprocess.run([sys.executable, __file__, "--rebuild-worker", str(home)], check=True)
-        rebuild_seconds = time.perf_counter() - started
-        time.sleep(1.0)  # a moment of load on the last build too
-        stop.set()
-        loader.join()
-        lat, failed, answers, wall = result["load"]
-        differing = sum(1 for request, answer in answers if answer != expected[request])
-        after = active_build(store, "users").id
-        p50, p99 = percentiles(lat)
-        figures["during_rebuilds"] = {"requests": len(lat), "failed": len(failed), "failures": failed[:5],
-                                      "answers_differing": differing, "p50_ms": p50, "p99_ms": p99,
-                                      "rps": len(lat) / wall, "rebuild_seconds": rebuild_seconds,
-                                      "users_build_before": before, "users_build_after": after}
+            loader = threading.Thread(target=load)
+            loader.start()
+            started = time.perf_counter()
+            for _ in range(args.rebuilds):
+                subprocess.run([sys.executable, __file__, "--rebuild-worker", str(home)], check=True)
+            rebuild_seconds = time.perf_counter() - started
+            time.sleep(1.0)  # a moment of load on the last build too
+            stop.set()
+            loader.join()
+            lat, failed, answers, wall = result["load"]
+            differing = sum(1 for request, answer in answers if answer != expected[request])
+            after = active_build(store, "users").id
+            p50, p99 = percentiles(lat)
+            figures["during_rebuilds"] = {"requests": len(lat), "failed": len(failed), "failures": failed[:5],
+                                          "answers_differing": differing, "p50_ms": p50, "p99_ms": p99,
+                                          "rps": len(lat) / wall, "rebuild_seconds": rebuild_seconds,
+                                          "users_build_before": before, "users_build_after": after}
     finally:
         proc.terminate()
         proc.wait(30)
     store.close()
 
     header = ["query", "clients", "in-process p50 ms", "p99 ms", "req/s", "HTTP p50 ms", "p99 ms", "req/s",
-              "HTTP adds (p50) ms", "failed"]
+              "HTTP adds (p50) ms", "in-process CPU ms/req", "server CPU ms/req", "HTTP adds (CPU) ms", "failed"]
     load_avg = os.getloadavg()[0]
-    d = figures["during_rebuilds"]
+    d = figures.get("during_rebuilds")
     table = "\n".join([
         f"# Serving benchmark — {figures['users']:,} synthetic users, k={K}, {args.seconds:g} s per cell",
         "",
         f"2 CPUs shared (load average {load_avg:.1f} at the end); `uue serve` (FastAPI + uvicorn, one process) on "
         "127.0.0.1 beside a warm in-process `Searcher`; Flat index; MiniLM statement encoder; user vectors from a "
-        "hashing embedder (benchmarks/serve.py docstring). Clients are threads in one Python process.",
+        "hashing embedder (benchmarks/serve.py docstring). Clients are threads in one Python process. CPU ms/req: "
+        "CPU time of the answering process (the server's, from /proc; this process's in-process) per request — "
+        "much less sensitive than wall time to the other jobs on the machine.",
         "",
         markdown_table(header, rows),
+    ] + ([
         "",
-        f"During two full rebuilds ({d['rebuild_seconds']:.0f} s, users build {d['users_build_before']} → "
+        f"During {args.rebuilds} full rebuilds ({d['rebuild_seconds']:.0f} s, users build {d['users_build_before']} → "
         f"{d['users_build_after']}), 8 clients, mixed queries: **{d['requests']:,} requests, {d['failed']} failed, "
         f"{d['answers_differing']} answers differing** from the build before; p50 {d['p50_ms']:.1f} ms, "
         f"p99 {d['p99_ms']:.1f} ms, {d['rps']:.0f} req/s.",
-    ])
+    ] if d else []))
     print(table)
-    write_results("serve", figures, table)
+    write_results(args.name, figures, table)
 
 
 if __name__ == "__main__":

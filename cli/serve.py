@@ -12,7 +12,7 @@ from storage.errors import UUEError
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (loopback by default; 0.0.0.0 exposes the server to the network).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to bind.")
 @click.option("--api-key-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="File whose first line is the write key (default: $UUE_API_KEY, else $UUE_API_KEY_FILE). "
                    "Without a key, ingest and index builds are refused.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 
 from storage.errors import UUEError
 from uue.serve.state import ServeState
@@ -29,9 +28,8 @@ def warm(state: ServeState) -> None:
         logger.warning("not ready yet (GET /ready says why until it is): %s", exc)
 
 
-def run(state: ServeState, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None,
-        log_level: str = "warning") -> None:
-    """Serve until interrupted. ``sock``: an already bound socket (tests bind port 0)."""
+def run(state: ServeState, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning") -> None:
+    """Serve until interrupted."""
     import uvicorn
 
     from uue.serve.app import create_app
@@ -42,4 +40,4 @@ def run(state: ServeState, host: str = "127.0.0.1", port: int = 8000, *, sock: s
     config = uvicorn.Config(create_app(state), host=host, port=port, log_level=log_level, access_log=False,
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    server.run(sockets=[sock] if sock is not None else None)
+    server.run()
