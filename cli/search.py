@@ -145,12 +145,10 @@ def _explain(ctx: click.Context, search, user_ids: list[str], statements: list[s
     return Explainer(search, workspace(ctx).cache_dir).explain(user_ids, search.statement_vectors(statements), top)
 
 
-def _print_explained(hits: list, explanations: list[dict], as_json: bool, key: str) -> None:
-    """Hits with their best-matching chunks (``uue.search.explain``): JSON adds an ``explanation``."""
-    from dataclasses import asdict
-
+def _print_explained(hits: list, rows: list[dict], explanations: list[dict], as_json: bool, key: str) -> None:
+    """Hits with their best-matching chunks (``uue.search.explain``): each JSON row gains an ``explanation``."""
     if as_json:
-        print_json([{**asdict(h), "explanation": e} for h, e in zip(hits, explanations)])
+        print_json([{**row, "explanation": e} for row, e in zip(rows, explanations)])
         return
     for rank, (hit, why) in enumerate(zip(hits, explanations), start=1):
         click.echo(f"{rank:>3}. {hit.score:+.4f}  {getattr(hit, key)}")
@@ -202,7 +200,9 @@ def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...
         hits = [h for h in hits if h.score >= min_score]
     if explain and hits:
         whys = _explain(ctx, search, [h.user_id for h in hits], [text], explain_top)
-        _print_explained(hits, [w.to_json() for w in whys], as_json, "user_id")
+        from dataclasses import asdict
+
+        _print_explained(hits, [asdict(h) for h in hits], [w.to_json() for w in whys], as_json, "user_id")
         return
     print_hits(hits, as_json, "user_id", "no users match the filter")
 
@@ -253,7 +253,7 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
     if explain:
         hits = result.top + result.scored
         why = _explain(ctx, search, [user_id], [h.statement for h in hits], explain_top)[0]
-        _print_explained(hits, [why.to_json(i) for i in range(len(hits))], as_json, "statement")
+        _print_explained(hits, result.to_json(), [why.to_json(i) for i in range(len(hits))], as_json, "statement")
         return
     if as_json:
         print_json(result.to_json())

@@ -62,8 +62,8 @@ def test_queries_answer_as_the_library_does(reader):
     assert similar == [asdict(h) for h in searcher.similar("chess-0", 3)]
     assert "chess-0" not in [h["user_id"] for h in similar]
     profile = client.get("/users/baking-2/profile", params={"k": 2, "statement": ["sourdough bread"]}).json()
-    assert profile[0]["statement"] == "enjoys baking" and not profile[0]["asked"]
-    assert profile[-1] == {"statement": "sourdough bread", "score": pytest.approx(profile[-1]["score"]), "asked": True}
+    assert profile[0]["statement"] == "enjoys baking" and not profile[0]["requested"]
+    assert profile[-1] == {"statement": "sourdough bread", "score": pytest.approx(profile[-1]["score"]), "requested": True}
     assert client.get("/users/chess-0").json()["metadata"] == {"country": "DE"}
     assert client.get("/statements").json() == ["enjoys hiking", "enjoys baking", "enjoys chess"]
 

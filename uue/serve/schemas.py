@@ -37,7 +37,7 @@ class UserHit(BaseModel):
 class StatementHit(BaseModel):
     statement: str
     score: float
-    asked: bool = Field(False, description="A statement given in the request (not a pool statement)")
+    requested: bool = Field(False, description="A statement given in the request (not a pool statement)")
     explanation: Explanation | None = None
 
 
@@ -67,7 +67,7 @@ class IngestRequest(BaseModel):
 
 
 class DeleteRequest(BaseModel):
-    user_ids: list[str] = Field(min_length=1, max_length=MAX_DELETE)
+    user_ids: list[Annotated[str, Field(min_length=1, max_length=512)]] = Field(min_length=1, max_length=MAX_DELETE)
 
 
 class BuildRequest(BaseModel):

@@ -80,7 +80,7 @@ def profile(user_id: USER_ID, state: Annotated[ServeState, Depends(get_state)], 
     """The pool statements that describe the user best, plus any `statement` asked (`uue profile USER_ID`)."""
     result = state.searcher.profile(user_id, k, statement, calibrated=calibrated)
     hits = [StatementHit(statement=h.statement, score=h.score) for h in result.top]
-    hits += [StatementHit(statement=h.statement, score=h.score, asked=True) for h in result.scored]
+    hits += [StatementHit(statement=h.statement, score=h.score, requested=True) for h in result.scored]
     if explain and hits:
         vectors = state.searcher.statement_vectors([h.statement for h in hits])
         why = state.explainer.explain([user_id], vectors, explain_top)[0]

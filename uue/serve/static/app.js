@@ -109,14 +109,14 @@ async function openUser(userId) {
     meta.push(`split ${user.split}`, `${user.chunks.length} chunks`);
     $("user-meta").textContent = meta.join(" · ");
 
-    const asked = profile.find((hit) => hit.asked);
+    const asked = profile.find((hit) => hit.requested);
     $("why").replaceChildren();
     $("why-title").hidden = !asked;
     if (asked) {
       $("why-statement").textContent = `“${asked.statement}”: ${asked.score.toFixed(4)}`;
       for (const chunk of asked.explanation ? asked.explanation.top : []) $("why").append(chunkItem(chunk));
     }
-    $("profile").replaceChildren(...profile.filter((h) => !h.asked).map(
+    $("profile").replaceChildren(...profile.filter((h) => !h.requested).map(
       (h) => el("li", `${h.statement} (${h.score.toFixed(3)})`)));
     $("statements").replaceChildren(...user.statements.map((s) => el("li", s)));
     if (!user.statements.length) $("statements").append(el("li", "none stored", "hint"));
