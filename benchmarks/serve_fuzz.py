@@ -54,7 +54,7 @@ def main() -> None:
                               "--checks", "not_a_server_error,response_schema_conformance",
                               "-n", str(args.max_examples), "--seed", str(args.seed), "-w", "1", "--no-color",
                               "-H", f"X-API-Key: {key}", "--request-timeout", "60"],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, cwd=home)  # its .schemathesis cache goes there
         seconds = time.perf_counter() - started
     finally:
         proc.terminate()

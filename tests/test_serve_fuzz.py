@@ -21,7 +21,7 @@ def test_fuzzing_the_openapi_finds_no_server_error(tmp_path):
         run = subprocess.run([SCHEMATHESIS, "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
                               "--phases", "examples,fuzzing,stateful", "-n", "8", "--seed", "1", "-w", "1",
                               "-H", f"X-API-Key: {KEY}", "--request-timeout", "30", "--no-color"],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)  # its cache goes there
     state.store.close()
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "passed" in run.stdout and "failed" not in run.stdout.split("SUMMARY")[-1]
