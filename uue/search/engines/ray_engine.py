@@ -121,8 +121,6 @@ class RayEngine(EmbeddingEngine):
                 raise UUEError(f"cannot connect to the Ray cluster {self.address or '(local)'}: {exc}; check "
                                "--address (ray://HOST:10001, or auto for `ray start` on this machine)") from None
             self._started = True
-        if not logger.isEnabledFor(logging.INFO):  # Ray Data logs every dataset it runs at INFO
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
         resources = self.ray.cluster_resources()
         self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
 
@@ -150,6 +148,8 @@ class RayEngine(EmbeddingEngine):
                            "(--db postgresql://...) for a remote cluster")
         from ray.data import ActorPoolStrategy, DataContext
 
+        if not logger.isEnabledFor(logging.INFO):  # Ray Data (configured at its import) logs each run at INFO,
+            logging.getLogger("ray.data").setLevel(logging.ERROR)  # and warns that its bars are off (ours count)
         DataContext.get_current().enable_progress_bars = False  # our own bar counts users
         actors, resources, threads = self._pool()
         files = model_files(model.path) if _remote(self.address) else None
