@@ -6,7 +6,7 @@ and subclasses) become a one-line message on stderr and exit code 1 — never a 
 for a user mistake.
 """
 
-from cli import data, importers, model, models, search, serve, users  # noqa: F401  (register the commands)
+from cli import data, export, importers, model, models, search, serve, users  # noqa: F401  (register the commands)
 from cli.app import main
 from cli.common import print_json
 
