@@ -14,7 +14,8 @@ from cli.common import json_option, print_json, workspace
 @click.option("--format", "fmt", type=click.Choice(["sentence-transformers"]), default="sentence-transformers",
               show_default=True, help="The model format written to OUT.")
 @click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False), default=None,
-              help="metrics.json of `uue evaluate` for the model card (default: MODEL_DIR/metrics.json if present).")
+              help="metrics.json of `uue evaluate` for the model card (default: MODEL_DIR/metrics.json, else "
+                   "the workspace's reports/MODEL_NAME/metrics.json, if present).")
 @click.option("--push-to-hub", "repo", default=None, metavar="OWNER/NAME",
               help="Also upload OUT to this Hugging Face Hub repository (needs `hf auth login` or HF_TOKEN).")
 @click.option("--public", is_flag=True, help="With --push-to-hub: create the repository public (default private).")
@@ -57,8 +58,10 @@ def export(ctx: click.Context, source: str, out: str | None, fmt: str, metrics_f
     from uue.export.hub import push_to_hub
     from uue.export.sentence_transformers_format import export_sentence_transformers
 
-    default = Path(source) / "metrics.json"
-    metrics = read_metrics(metrics_file) if metrics_file else read_metrics(default) if default.is_file() else None
+    # the report of `uue evaluate` for this model: beside it, else in the workspace's reports/<model dir name>/
+    found = [p for p in (Path(source) / "metrics.json", workspace(ctx).reports_dir / Path(source).name / "metrics.json")
+             if p.is_file()]
+    metrics = read_metrics(metrics_file) if metrics_file else read_metrics(found[0]) if found else None
     export_sentence_transformers(source, out, metrics=metrics)
     result = {"format": fmt, "out": out}
     if repo:

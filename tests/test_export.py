@@ -155,3 +155,9 @@ def test_export_vectors_parquet_matches_the_index_and_leaves_out_deleted(tmp_pat
     assert empty.exit_code == 1 and "Traceback" not in empty.output
     usage = runner.invoke(main, ["--home", str(home), "export", "vectors"])
     assert usage.exit_code == 2 and "--out" in usage.output
+    # the model card finds the report `uue evaluate` wrote to the workspace's reports/<model dir name>/
+    (home / "reports" / "tiny").mkdir(parents=True)
+    (home / "reports" / "tiny" / "metrics.json").write_text(json.dumps({"audience.ndcg@10": 0.25}))
+    card = runner.invoke(main, ["--home", str(home), "export", row.path, str(tmp_path / "st")])
+    assert card.exit_code == 0, card.output
+    assert "| audience.ndcg@10 | 0.2500 |" in (tmp_path / "st" / "README.md").read_text()
