@@ -82,8 +82,8 @@ def test_qwen3_export_applies_the_query_instruction(tmp_path):
     assert uue.encoder.query_instruction and uue.encoder.pooling == "last"
     out = export_sentence_transformers(model_dir, tmp_path / "st")
     st = SentenceTransformer(str(out), device="cpu", local_files_only=True)
-    for text in STATEMENTS:  # one at a time: no padding (UUE pads left for last-token pooling)
-        np.testing.assert_allclose(st.encode([text]), uue.encode_statements([text]), atol=1e-5)
+    # a batch (padded) as well as UUE's left-padded batches: last-token pooling finds the real last token
+    np.testing.assert_allclose(st.encode(STATEMENTS), uue.encode_statements(STATEMENTS), atol=1e-5)
     plain = st.encode(STATEMENTS[:1], prompt="")
     assert not np.allclose(plain, uue.encode_statements(STATEMENTS[:1]), atol=1e-3)  # the prompt matters
 
