@@ -16,9 +16,12 @@ from cli.common import UUEGroup
 @click.option("--db", default=None, metavar="URL",
               help="SQLAlchemy database URL (default: $UUE_DATABASE_URL, else HOME/uue.db).")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Let a Hugging Face backbone run its own Python code (off; a model directory's or "
+                   "checkpoint's config.json cannot turn it on, only this flag or your own --config).")
 @click.version_option(package_name="uue")
 @click.pass_context
-def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> None:
+def main(ctx: click.Context, home: str | None, db: str | None, verbose: int, trust_remote_code: bool) -> None:
     """UUE — Universal User Embeddings: users and statements in one vector space.
 
     \b
@@ -36,4 +39,4 @@ def main(ctx: click.Context, home: str | None, db: str | None, verbose: int) -> 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.ensure_object(dict)
-    ctx.obj.update(home=home, db=db)
+    ctx.obj.update(home=home, db=db, trust_remote_code=trust_remote_code)

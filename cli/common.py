@@ -73,6 +73,11 @@ def workspace(ctx: click.Context):
     return Workspace.resolve(ctx.obj["home"], ctx.obj["db"])
 
 
+def trust_remote_code(ctx: click.Context) -> bool:
+    """Whether the person running ``uue`` passed ``--trust-remote-code``."""
+    return bool(ctx.find_root().obj.get("trust_remote_code"))
+
+
 def key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; a VALUE that parses as JSON (30, 0.05, true) is taken as such."""
     out: dict[str, Any] = {}
@@ -126,7 +131,7 @@ def search_params(nprobe: int | None, ef_search: int | None) -> dict | None:
 def searcher(ctx: click.Context):
     from uue.search.queries import Searcher
 
-    return Searcher(workspace(ctx).open_store(create=False))
+    return Searcher(workspace(ctx).open_store(create=False), trust_remote_code=trust_remote_code(ctx))
 
 
 def print_hits(hits: list, as_json: bool, key: str, empty: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.app import main
-from cli.common import json_option, key_values, print_json, workspace
+from cli.common import json_option, key_values, print_json, trust_remote_code, workspace
 from uue.model.config import NEGATIVE_SAMPLERS
 
 
@@ -42,7 +42,8 @@ def train(ctx: click.Context, config_file: str | None, epochs: int | None, outpu
     from uue.model.config import config_from_sources
 
     overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
-                 "negatives": negatives, "sampler_options": key_values(negative_options, "--negative-option")}
+                 "negatives": negatives, "sampler_options": key_values(negative_options, "--negative-option"),
+                 "trust_remote_code": True if trust_remote_code(ctx) else None}  # None: your --config's, else off
     if resume:
         from uue.training.checkpoint import resume_config
 
@@ -102,7 +103,7 @@ def evaluate(ctx: click.Context, data: str | None, output_dir: str | None, attri
     with ws.open_store(create=False) as store:
         target = Path(output_dir) if output_dir else ws.reports_dir / Path(store.active_model().path).name
         results = evaluate_from_store(store, target, data=data, show_progress=not as_json, cache_dir=ws.cache_dir,
-                                      attribute=attribute)
+                                      attribute=attribute, trust_remote_code=trust_remote_code(ctx))
     if as_json:
         print_json(results)
         return

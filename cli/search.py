@@ -18,6 +18,7 @@ from cli.common import (
     search_params,
     search_params_options,
     searcher,
+    trust_remote_code,
     workspace,
 )
 
@@ -37,7 +38,8 @@ def _build(ctx: click.Context, factory: str | None, statement_factory: str | Non
     ws = workspace(ctx)
     with ws.open_store(create=False) as store:
         result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
-                               full=full, progress=not as_json, cache_dir=ws.cache_dir, **engine)
+                               full=full, progress=not as_json, cache_dir=ws.cache_dir, **engine,
+                               trust_remote_code=trust_remote_code(ctx))
     if as_json:
         from dataclasses import asdict
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from index.errors import IndexConfigError, IndexFileError
 from index.files import atomic_write
+from storage import strict_json
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,10 @@ def padded(nq: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((nq, k), -np.inf, dtype=np.float32), np.full((nq, k), -1, dtype=np.int64)
 
 
+SIDECAR_FIELDS = {"backend": str, "factory": str, "dim": int, "size": int, "count": int, "stored": int,
+                  "removed_marked": int, "layout": str, "checksum": str, "metric": str}
+
+
 def sidecar_path(path: str | os.PathLike) -> Path:
     """``<path>.json``: the index configuration next to the index file."""
     return Path(f"{os.fspath(path)}.json")
@@ -167,13 +172,19 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
     if not index_path.is_file():
         raise IndexFileError(f"index file {index_path} not found: {REBUILD_HINT}")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = strict_json.loads(meta_path.read_bytes())
     except FileNotFoundError:
         raise IndexFileError(f"index sidecar {meta_path} not found: {REBUILD_HINT}") from None
     except (OSError, ValueError) as exc:
         raise IndexFileError(f"index sidecar {meta_path} is unreadable ({exc}): {REBUILD_HINT}") from None
     if not isinstance(meta, dict) or not {"backend", "factory", "dim"} <= meta.keys():
         raise IndexFileError(f"index sidecar {meta_path} lacks backend/factory/dim: {REBUILD_HINT}")
+    for field, kind in SIDECAR_FIELDS.items():
+        value = meta.get(field)
+        if field in meta and (not isinstance(value, kind) or isinstance(value, bool)
+                              or (kind is int and (value < 0 or (field == "dim" and value < 1)))):
+            raise IndexFileError(f"index sidecar {meta_path}: {field!r} is {value!r}, expected "
+                                 f"{'a positive integer' if kind is int else 'a string'}: {REBUILD_HINT}")
     size = index_path.stat().st_size
     if "size" in meta and meta["size"] != size:
         raise IndexFileError(f"index file {index_path} has {size} bytes but its sidecar says "

@@ -44,10 +44,11 @@ def build_path(indexes_dir: str | os.PathLike, kind: str, model_id: int) -> Path
 
 
 def record_build(store: Store, *, model_id: int, kind: str, factory: str, dim: int, count: int,
-                 path: str | os.PathLike, checksum: str) -> int:
-    """Record a saved index file as a new, inactive build; returns its id."""
+                 path: str | os.PathLike, checksum: str, files: dict[str, str] | None = None) -> int:
+    """Record a saved index file as a new, inactive build; returns its id. ``files``: the sha256
+    of each file kept beside it (``index.vectors.file_checksums``), verified like the index's."""
     row = IndexBuild(model_id=model_id, kind=_check_kind(kind), factory=factory, dim=int(dim), count=int(count),
-                     path=os.fspath(path), checksum=checksum, active=False)
+                     path=os.fspath(path), checksum=checksum, files=files, active=False)
     with store.session() as s:
         s.add(row)
         s.flush()

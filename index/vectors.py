@@ -20,14 +20,42 @@ from typing import Any
 
 import numpy as np
 
-from index.files import atomic_write
+from index.errors import IndexFileError
+from index.files import atomic_write, checksum_mismatch, sha256_file
+from storage import strict_json
 from storage.errors import NotFound
 
 PARTS = ("ids", "vectors", "hashes")
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    atomic_write(path, lambda out: np.save(out, array, allow_pickle=False))
+def _atomic_save(path: Path, array: np.ndarray) -> str:
+    return atomic_write(path, lambda out: np.save(out, array, allow_pickle=False))[0]
+
+
+def file_checksums(stem: Path, names: tuple[str, ...] | None = None) -> dict[str, str]:
+    """``{"vectors.npy": sha256, ...}`` of the files present beside a build (all of ``VectorSet.files``,
+    or only ``names``)."""
+    out = {}
+    for path in VectorSet.files(stem):
+        name = path.name[len(Path(stem).name) + 1:]
+        if (names is None or name in names) and path.is_file():
+            out[name] = sha256_file(path)
+    return out
+
+
+def file_problems(stem: Path, recorded: dict[str, str] | None) -> list[str]:
+    """What is wrong with the files beside a build, against the sha256 recorded with it."""
+    if not recorded:
+        return [f"the vector files of {Path(stem).name} have no recorded checksums (built before they were "
+                "recorded) and cannot be verified: run `uue index rebuild`"]
+    problems = []
+    for name, checksum in sorted(recorded.items()):
+        path = Path(f"{stem}.{name}")
+        if not path.is_file():
+            problems.append(f"vector file {path} is missing: run `uue index rebuild`")
+        elif (actual := sha256_file(path)) != checksum:
+            problems.append(checksum_mismatch(path, actual, checksum).replace("index file", "vector file", 1))
+    return problems
 
 
 @dataclass
@@ -68,13 +96,21 @@ class VectorSet:
             raise NotFound(f"no stored vector for id(s) {missing}: run `uue index build` to embed new data")
         return np.asarray(self.vectors[rows], dtype=np.float32)
 
-    def save(self, stem: Path) -> None:
-        _atomic_save(Path(f"{stem}.ids.npy"), self.ids)
-        _atomic_save(Path(f"{stem}.vectors.npy"), self.vectors)
-        _atomic_save(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))
+    def save(self, stem: Path) -> dict[str, str]:
+        """Write the three files atomically; returns their sha256 (hashed as written) by name."""
+        return {"ids.npy": _atomic_save(Path(f"{stem}.ids.npy"), self.ids),
+                "vectors.npy": _atomic_save(Path(f"{stem}.vectors.npy"), self.vectors),
+                "hashes.npy": _atomic_save(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))}
 
     @classmethod
-    def load(cls, stem: Path, *, mmap: bool = True) -> VectorSet:
+    def load(cls, stem: Path, *, mmap: bool = True, checksums: dict[str, str] | None = None) -> VectorSet:
+        """Read a build's vectors. With ``checksums`` (``IndexBuild.files``), every file recorded
+        there must have its recorded sha256, else ``IndexFileError``: a flipped byte in a vector
+        would otherwise give plausible, wrong scores."""
+        if checksums is not None:
+            problems = file_problems(stem, checksums)
+            if problems:
+                raise IndexFileError("; ".join(problems))
         mode = "r" if mmap else None
         try:
             ids = np.load(f"{stem}.ids.npy", allow_pickle=False)
@@ -108,6 +144,7 @@ def write_statement_fingerprint(stem: Path, fingerprint: str) -> None:
 def read_statement_fingerprint(build: Any) -> str | None:
     """The statement fingerprint recorded with a build; None for builds without one."""
     try:
-        return json.loads(statement_fingerprint_path(build_stem(build)).read_text())["statement_fingerprint"]
+        value = strict_json.loads(statement_fingerprint_path(build_stem(build)).read_bytes())["statement_fingerprint"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return value if isinstance(value, str) else None

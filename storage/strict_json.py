@@ -30,7 +30,8 @@ from storage.errors import UUEError
 
 INT_MAX = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT, FAISS ids
 _INT_DIGITS = len(str(INT_MAX))
-_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+# a \udxxx escape, or a raw surrogate in a str handed in from Python (decoded bytes never hold one)
+_MAYBE_SURROGATE = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class StrictJSONError(UUEError, ValueError):

@@ -88,3 +88,51 @@ def test_a_killed_builds_temporary_files_go_with_the_next_build(served):
     assert not any(p.exists() for p in leftovers)
     assert (home / "indexes" / LOCK_NAME).exists()
     assert all(np.load(p).size for p in (home / "indexes").glob("*.ids.npy"))
+
+
+def flip_a_row(path: Path, row: int, dim: int = 64) -> None:
+    """Change one user's stored vector in place (same size, still a valid .npy)."""
+    vectors = np.load(path, mmap_mode="r+")
+    vectors[row, :dim // 2] = vectors[row, dim // 2:].copy()
+    vectors.flush()
+    del vectors
+
+
+def test_a_corrupted_vector_file_is_refused_by_verify_and_queries_and_not_reused(served):
+    from click.testing import CliRunner
+
+    from cli import main
+    from uue.search.maintenance import verify_indexes
+    from uue.search.queries import Searcher
+
+    store, home, model, first = served
+    build = active_build(store, "users")
+    assert set(build.files) == {"ids.npy", "vectors.npy", "hashes.npy"}
+    assert set(active_build(store, "statements").files) >= {"ids.npy", "vectors.npy", "hashes.npy", "calibration.npy"}
+    assert verify_indexes(store)["ok"]
+    flip_a_row(Path(build.path).with_suffix(".vectors.npy"), row=2)
+    report = verify_indexes(store)
+    assert not report["ok"] and any("vector file" in p and "checksum" in p for p in report["problems"])
+    with pytest.raises(Exception, match="vector file .* does not match the recorded .*uue index rebuild"):
+        Searcher(store, model=model).similar("hiking-0", k=3)
+    result = CliRunner().invoke(main, ["--home", str(home), "index", "verify"])
+    assert result.exit_code == 1 and "vector file" in result.output
+    rebuilt = build_indexes(store, home / "indexes", progress=False, model=model)  # incremental, not --full
+    assert rebuilt.reused["users"] == 0 and rebuilt.embedded["users"] == 12  # nothing carried from the bad file
+    assert verify_indexes(store)["ok"]
+    assert Searcher(store, model=model).similar("hiking-0", k=3)
+
+
+def test_a_build_from_before_vector_checksums_is_reported_by_verify_until_rebuilt(served):
+    from sqlalchemy import update
+
+    from storage.tables import IndexBuild
+    from uue.search.maintenance import verify_indexes
+
+    store, home, model, _ = served
+    with store.session() as s:
+        s.execute(update(IndexBuild).values(files=None))  # as a build made before the column was filled
+    report = verify_indexes(store)
+    assert not report["ok"] and any("no recorded checksums" in p for p in report["problems"])
+    build_indexes(store, home / "indexes", progress=False, model=model, full=True)
+    assert verify_indexes(store)["ok"]

@@ -285,11 +285,15 @@ def test_profile_scores_are_calibrated_per_statement(served):
 
 def test_calibrated_profile_of_a_build_without_statistics_asks_for_a_rebuild(served):
     store, home, model, _ = served
+    from storage.tables import IndexBuild
     from uue.search.builds import build_stem
     from uue.search.calibration import calibration_path
 
     searcher = Searcher(store, model=model)
-    calibration_path(build_stem(searcher._active("statements").build)).unlink()  # as an older build left it
+    build = searcher._active("statements").build
+    calibration_path(build_stem(build)).unlink()  # as an older build left it: no statistics, no file checksums
+    with store.session() as s:
+        s.get(IndexBuild, build.id).files = None
     fresh = Searcher(store, model=model)
     assert fresh.profile("chess-2", k=1).top[0].statement == "enjoys chess"  # raw still works
     with pytest.raises(QueryError, match="uue index rebuild"):

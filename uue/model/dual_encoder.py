@@ -139,9 +139,11 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None, *,
-                        checksum: str | None = None) -> UniversalUserEmbeddingModel:
+                        checksum: str | None = None, trust_remote_code: bool = False) -> UniversalUserEmbeddingModel:
         """Load a model directory; with ``checksum`` (the sha256 the store registered), refuse
-        weights that have changed since, e.g. while a training run is writing into the directory."""
+        weights that have changed since, e.g. while a training run is writing into the directory.
+        ``trust_remote_code``: allow the backbone's own Python code (the caller's choice only; the
+        directory's ``config.json`` cannot turn it on)."""
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         path = Path(directory)
@@ -152,8 +154,8 @@ class UniversalUserEmbeddingModel(nn.Module):
             raise ModelNotFoundError(f"{path / WEIGHTS_FILE} is not the file registered for this model (its sha256 "
                                      "differs): a training run may be writing there. Let it finish (it registers "
                                      "the new weights), then run `uue index rebuild`")
-        config = ModelConfig.load(path / CONFIG_FILE)
-        trust = config.trust_remote_code
+        config = ModelConfig.load(path / CONFIG_FILE, trust_remote_code=trust_remote_code)
+        trust = trust_remote_code
         backbone_config = AutoConfig.from_pretrained(str(path / BACKBONE_DIR), trust_remote_code=trust)
         backbone = AutoModel.from_config(backbone_config, trust_remote_code=trust, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(str(path), config=backbone_config, trust_remote_code=trust)

@@ -32,9 +32,10 @@ class UniversalUserEmbeddingEvaluator:
     """
 
     def __init__(self, model_path: str | Path, device: str | torch.device | None = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, *, trust_remote_code: bool = False) -> None:
         self.model_path = Path(model_path)
-        self.model = UniversalUserEmbeddingModel.from_pretrained(self.model_path, device=device)
+        self.model = UniversalUserEmbeddingModel.from_pretrained(self.model_path, device=device,
+                                                                 trust_remote_code=trust_remote_code)
         self.vocabulary = OpenVocabulary.from_model(self.model)
         self.batch_size = batch_size
 

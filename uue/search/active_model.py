@@ -32,8 +32,10 @@ def open_chunk_cache(model, cache_dir: Path | None):
 class LazyModel:
     """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
 
-    def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None,
+                 trust_remote_code: bool = False) -> None:
         self.path, self._model, self.checksum, self.cache_dir = path, model, checksum, cache_dir
+        self.trust_remote_code = trust_remote_code  # the caller's choice (never the model directory's)
         self._cache = None
         self.handed_in = model is not None  # a model object given by the caller, not loaded from ``path``
 
@@ -42,7 +44,8 @@ class LazyModel:
             from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
             logger.info("loading model %s", self.path)
-            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum)
+            self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum,
+                                                                      trust_remote_code=self.trust_remote_code)
             self._model.eval()
         return self._model
 

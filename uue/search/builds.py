@@ -24,9 +24,10 @@ import numpy as np
 
 from index import create_index
 from index.builds import activate_builds, active_build, prune_builds, record_build
+from index.errors import IndexFileError
 from index.lock import LOCK_NAME, BuildLock
 from index.sharded import build_sharded, check_shardable, ivfdata_path
-from index.vectors import VectorSet, build_stem, read_statement_fingerprint, write_statement_fingerprint
+from index.vectors import VectorSet, build_stem, file_checksums, read_statement_fingerprint, write_statement_fingerprint
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
@@ -70,10 +71,10 @@ def _previous(store: Store, kind: str, model_id: int, full: bool,
                                               and same_statements(build))
     if full or not reusable:
         return build, None
-    try:
-        return build, VectorSet.load(build_stem(build), mmap=True)
-    except NotFound:
-        logger.warning("vectors of the active %s build are missing; embedding everything again", kind)
+    try:  # verified: a corrupt vector must not be carried into the new build
+        return build, VectorSet.load(build_stem(build), mmap=True, checksums=build.files)
+    except (NotFound, IndexFileError) as exc:
+        logger.warning("vectors of the active %s build are unusable (%s); embedding everything again", kind, exc)
         return build, None
 
 
@@ -121,19 +122,20 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
         if len(vectors):
             index.add(vectors.ids, vectors.vectors)
     checksum = index.save(path)
-    vectors.save(stem)
+    files = vectors.save(stem)
     if calibration_sample is not None:
         save_stats(stem, statement_stats(vectors.vectors, calibration_sample))
     if statement_fingerprint is not None:
         write_statement_fingerprint(stem, statement_fingerprint)
+    files.update(file_checksums(stem, ("calibration.npy", "encoder.json")))
     return record_build(store, model_id=model_id, kind=kind, factory=factory, dim=dim, count=len(vectors),
-                        path=str(path), checksum=checksum)
+                        path=str(path), checksum=checksum, files=files)
 
 
 def build_indexes(store: Store, directory: Path, *, factory: str | None = None, statement_factory: str | None = None,
                   full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None,
                   engine: str = "local", address: str | None = None, workers: int | None = None,
-                  shards: int = 1, ondisk: bool = False) -> BuildResult:
+                  shards: int = 1, ondisk: bool = False, trust_remote_code: bool = False) -> BuildResult:
     """Embed what changed with the active model, write both indexes, switch atomically.
 
     ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``). One build
@@ -162,7 +164,8 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
             _remove_orphans(store, directory, older_than=time.time())
             return _build_indexes(store, directory, factory=factory, statement_factory=statement_factory,
                                   full=full, progress=progress, model=model, cache_dir=cache_dir,
-                                  get_engine=get_engine, sharding=Sharding(shards, ondisk, get_engine))
+                                  get_engine=get_engine, sharding=Sharding(shards, ondisk, get_engine),
+                                  trust_remote_code=trust_remote_code)
     finally:
         for opened in engines:
             opened.close()
@@ -170,12 +173,13 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
 
 def _build_indexes(store: Store, directory: Path, *, factory: str | None, statement_factory: str | None,
                    full: bool, progress: bool, model, cache_dir: Path | None,
-                   get_engine: Callable[[], EmbeddingEngine], sharding: Sharding) -> BuildResult:
+                   get_engine: Callable[[], EmbeddingEngine], sharding: Sharding,
+                   trust_remote_code: bool = False) -> BuildResult:
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
     lazy = LazyModel(model_row.path, model, model_row.checksum,
-                     cache_dir if cache_dir is not None else Path(directory).parent / "cache")
+                     cache_dir if cache_dir is not None else Path(directory).parent / "cache", trust_remote_code)
     directory.mkdir(parents=True, exist_ok=True)
     if store.count_users() == 0:
         raise UUEError("no users stored: run `uue ingest USERS.jsonl` first")

@@ -11,7 +11,7 @@ from index import load_index
 from index.base import read_sidecar
 from index.builds import active_build, list_builds, verify_build
 from index.files import sha256_file
-from index.vectors import VectorSet
+from index.vectors import VectorSet, file_problems
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from uue.search.builds import KINDS, build_stem, statement_hash
@@ -26,7 +26,8 @@ def _expected(store: Store, kind: str) -> tuple[np.ndarray, dict[int, str]]:
 
 
 def verify_indexes(store: Store) -> dict[str, Any]:
-    """Check both active builds: file checksum, one vector per stored item and vice versa.
+    """Check both active builds: the checksums of the index file and of the vector files beside
+    it, one vector per stored item and vice versa.
 
     Returns ``{"ok": bool, "problems": [...], "stale": {kind: n}}``; ``stale`` counts
     items whose content changed since the build (served, but by an old vector).
@@ -59,6 +60,10 @@ def verify_indexes(store: Store) -> dict[str, Any]:
             problems.append(f"{kind}: {exc}")
             continue
         problems.extend(f"{kind}: {p}" for p in verify_build(store, build, index_ids, expected))
+        file_problems_ = file_problems(build_stem(build), build.files)
+        problems.extend(f"{kind}: {p}" for p in file_problems_)
+        if any("no recorded checksums" not in p for p in file_problems_):
+            continue  # missing or corrupt: nothing more to learn from them
         try:
             vectors = VectorSet.load(build_stem(build))
         except NotFound as exc:

@@ -50,12 +50,17 @@ _VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in
 
 
 def _file_key(build: IndexBuild) -> tuple | None:
-    """Identifies a build's file as it is now: a rewrite in place changes the key."""
-    try:
-        st = os.stat(build.path)
-    except OSError:
-        return None  # the load reports the missing file
-    return build.path, build.checksum, st.st_ino, st.st_size, st.st_mtime_ns
+    """Identifies a build's files (the index and the vector files beside it) as they are now:
+    a rewrite in place changes the key."""
+    key: list = [build.path, build.checksum]
+    stem = build_stem(build)
+    for path in [build.path, *(f"{stem}.{name}" for name in sorted(build.files or {}))]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # the load reports the missing file
+        key.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(key)
 
 
 class QueryError(UUEError):
@@ -109,8 +114,9 @@ def check_k(k: int) -> int:
 class Searcher:
     """Answers queries from the store's active builds with the active model."""
 
-    def __init__(self, store: Store, *, model=None, mmap: bool = False, verify: bool = True) -> None:
-        self.store, self.mmap, self.verify = store, mmap, verify
+    def __init__(self, store: Store, *, model=None, mmap: bool = False, verify: bool = True,
+                 trust_remote_code: bool = False) -> None:
+        self.store, self.mmap, self.verify, self.trust_remote_code = store, mmap, verify, trust_remote_code
         self._model = model
         self._model_id: int | None = None  # the store's id of a model this Searcher loaded itself
         self._vocabulary: tuple[int, OpenVocabulary] | None = None
@@ -183,9 +189,10 @@ class Searcher:
         key = _file_key(build)
         check = self.verify and key not in _VERIFIED
         index = load_index(build.path, mmap=self.mmap, checksum=build.checksum if check else None)
+        vectors = VectorSet.load(build_stem(build), checksums=build.files if check else None)
         if check and key is not None:
             _VERIFIED.add(key)
-        loaded = _Loaded(build, index, VectorSet.load(build_stem(build)),
+        loaded = _Loaded(build, index, vectors,
                          load_stats(build_stem(build)) if kind == "statements" else None)
         if kind == "statements":
             self._serve_statements(loaded)
@@ -206,7 +213,8 @@ class Searcher:
                     from uue.model.dual_encoder import UniversalUserEmbeddingModel
 
                     logger.info("loading model #%d from %s", row.id, row.path)
-                    model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum)
+                    model = UniversalUserEmbeddingModel.from_pretrained(row.path, checksum=row.checksum,
+                                                                        trust_remote_code=self.trust_remote_code)
                     self._model, self._model_id = model.eval(), row.id
         return self._model
 

@@ -21,7 +21,8 @@ from uue.model.config import OPTIONAL_FIELDS, ConfigError, ModelConfig, config_f
 from uue.model.dual_encoder import CONFIG_FILE, WEIGHTS_FILE
 
 STATE_FILE = "training_state.pt"
-RESUMABLE = ("num_epochs", "save_total_limit")  # config fields a resume may change
+# config fields a resume may change (trust_remote_code: the caller's choice, never the checkpoint's)
+RESUMABLE = ("num_epochs", "save_total_limit", "trust_remote_code")
 
 
 @dataclass
