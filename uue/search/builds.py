@@ -25,6 +25,7 @@ import numpy as np
 from index import create_index
 from index.builds import activate_builds, active_build, prune_builds, record_build
 from index.errors import IndexFileError
+from index.files import sha256_file
 from index.lock import LOCK_NAME, BuildLock
 from index.sharded import build_sharded, check_shardable, ivfdata_path
 from index.vectors import VectorSet, build_stem, file_checksums, read_statement_fingerprint, write_statement_fingerprint
@@ -128,6 +129,8 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
     if statement_fingerprint is not None:
         write_statement_fingerprint(stem, statement_fingerprint)
     files.update(file_checksums(stem, ("calibration.npy", "encoder.json")))
+    if ivfdata_path(path).is_file():  # an on-disk IVF's inverted lists: verified like the rest
+        files["ivfdata"] = sha256_file(ivfdata_path(path))
     return record_build(store, model_id=model_id, kind=kind, factory=factory, dim=dim, count=len(vectors),
                         path=str(path), checksum=checksum, files=files)
 
