@@ -136,3 +136,27 @@ def test_a_build_from_before_vector_checksums_is_reported_by_verify_until_rebuil
     assert not report["ok"] and any("no recorded checksums" in p for p in report["problems"])
     build_indexes(store, home / "indexes", progress=False, model=model, full=True)
     assert verify_indexes(store)["ok"]
+
+
+@pytest.mark.parametrize("sidecar, message", [
+    (b'{"backend": "faiss", "factory": "Flat", "dim": "abc"}', "'dim' is 'abc', expected a positive integer"),
+    (b'{"backend": "faiss", "factory": "Flat", "dim": true}', "'dim' is True"),
+    (b'{"backend": "faiss", "factory": "Flat", "dim": 4, "size": -1}', "'size' is -1"),
+    (b'{"backend": ["faiss"], "factory": "Flat", "dim": 4}', "'backend' is ['faiss'], expected a string"),
+    (b'{"backend": "faiss", "factory": "Flat", "dim": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+    (b'{"backend": "faiss", "factory": "Flat", "dim": NaN}', "NaN is not valid JSON"),
+    (b"\xff\xfe", "not valid UTF-8"),
+])
+def test_a_bad_index_sidecar_is_the_projects_error_naming_the_fix(tmp_path, sidecar, message):
+    from index import create_index, load_index
+    from index.base import sidecar_path
+    from index.errors import IndexFileError
+
+    path = tmp_path / "users.faiss"
+    flat = create_index("Flat", 4)
+    flat.add(np.arange(2), np.eye(2, 4, dtype=np.float32))
+    flat.save(path)
+    sidecar_path(path).write_bytes(sidecar)
+    with pytest.raises(IndexFileError, match="uue index rebuild") as err:
+        load_index(path)
+    assert message in str(err.value)
