@@ -4,7 +4,8 @@ Targets (each case: one input, one call):
 
 - ``line``: a users.jsonl line → ``storage.strict_json.loads`` + ``validate_user``. Passes if
   it returns a record that strict JSON and UTF-8 can hold, or raises the project's
-  ``StrictJSONError`` / ``InvalidRecord``. Anything else is a crash.
+  ``StrictJSONError`` / ``InvalidRecord``. Anything else is a crash (a record with a value
+  the store cannot hold counts as one too).
 - ``filter``: ``--where`` / ``--since`` / ``--until`` strings → ``parse_filter`` and, for
   every 10th case, ``resolve_filter`` on a small store: a result or ``UUEError``.
 - ``sidecar``: the bytes of an index sidecar → ``read_sidecar`` + ``load_index``: a loaded
@@ -124,13 +125,25 @@ def line_case(rng: random.Random, i: int) -> str:
 
 
 def check_line(line: str, loads) -> str:
-    """``accepted`` / ``refused``; raises on a crash (another exception) or a poisoned record."""
+    """``accepted`` / ``refused`` / ``poisoned`` (accepted, but not storable as strict JSON and UTF-8);
+    raises on a crash (any other exception)."""
     try:
         record = validate_user(loads(line))
     except (strict_json.StrictJSONError, InvalidRecord):
         return "refused"
-    strict_json.dumps(record, ensure_ascii=False).encode("utf-8")  # storable and hashable, else poisoned
+    try:
+        strict_json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except (strict_json.StrictJSONError, UnicodeEncodeError):
+        return "poisoned"
     return "accepted"
+
+
+def stdlib_loads(line: str):
+    """The parser before issue 13: ``json.loads``, invalid JSON refused as a line error."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise strict_json.StrictJSONError(str(exc)) from None
 
 
 def filter_case(rng: random.Random) -> tuple[list[str], str | None, str | None]:
@@ -180,6 +193,9 @@ class Fuzzer:
                 self.crashes.append({"target": target, "input": repr(case)[:500], "error": repr(exc),
                                      "traceback": traceback.format_exc()[-1500:]})
         self.seconds[target] += time.perf_counter() - started
+        if outcome == "poisoned":  # accepted a value the store cannot hold: as bad as a crash
+            self.crashes.append({"target": target, "input": repr(case)[:500], "error": "poisoned record"})
+            outcome = "crash"
         self.outcomes.setdefault(target, Counter())[outcome] += 1
 
     def filter(self, case, resolve: bool) -> str:
@@ -232,7 +248,7 @@ def run(cases: int, seed: int, tmp: str | None = None) -> tuple[Fuzzer, Counter,
             fuzz.run("line", line, lambda c: check_line(c, strict_json.loads))
             t = time.perf_counter()
             try:
-                peer[check_line(line, json.loads)] += 1
+                peer[check_line(line, stdlib_loads)] += 1
             except Exception:  # noqa: BLE001 - the peer's crashes and poisoned records are counted
                 peer["crash"] += 1
             peer_seconds += time.perf_counter() - t
@@ -260,13 +276,14 @@ def main() -> None:
     cases = sum(sum(c.values()) for c in fuzz.outcomes.values())
     rows.append(["all", cases, sum(c["accepted"] for c in fuzz.outcomes.values()),
                  sum(c["refused"] for c in fuzz.outcomes.values()), crashes, round(total, 1)])
-    rows.append(["peer: line via json.loads", sum(peer.values()), peer["accepted"], peer["refused"], peer["crash"],
-                 round(peer_seconds, 1)])
+    rows.append(["peer: line via json.loads", sum(peer.values()), peer["accepted"], peer["refused"],
+                 peer["crash"] + peer["poisoned"], round(peer_seconds, 1)])
     command = f"python -m benchmarks.fuzz --cases {args.cases} --seed {args.seed}"
     table = markdown_table(["target", "cases", "accepted", "refused", "crashes", "seconds"], rows)
     table = (f"{table}\n\n{crashes} crashes in {cases:,} cases ({total:.0f} s, one process). Peer: the same "
              f"{sum(peer.values()):,} lines through the standard library's json.loads and the same validator: "
-             f"{peer['crash']:,} crashes or non-JSON values let into a record.\n\n`{command}`")
+             f"{peer['crash']:,} crashes (tracebacks) and {peer['poisoned']:,} records accepted with values the "
+             f"store cannot hold (NaN, Infinity, lone surrogates).\n\n`{command}`")
     print(table)
     write_results("fuzz", {"command": command, "cases": cases, "crashes": crashes, "seconds": round(total, 1),
                            "targets": {t: dict(c) for t, c in fuzz.outcomes.items()},

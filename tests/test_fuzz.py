@@ -79,4 +79,4 @@ def test_the_long_fuzz_script_runs_clean_on_a_slice(tmp_path):
     fuzz, peer, _, _ = run(400, seed=7, tmp=str(tmp_path))
     assert sum(sum(c.values()) for c in fuzz.outcomes.values()) == 400
     assert fuzz.crashes == [] and all(c["crash"] == 0 for c in fuzz.outcomes.values())
-    assert peer["crash"] > 0
+    assert peer["crash"] + peer["poisoned"] > 0

@@ -107,3 +107,39 @@ def _users(tmp_path: Path) -> Path:
     path.write_text("".join(json.dumps({"user_id": f"u{i}", "chunks": [{"text": "hiking trail"}]}) + "\n"
                             for i in range(3)))
     return path
+
+
+class _Planted:
+    """A pickle payload: unpickling it would run ``open(marker, "w")``."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_no_pickle_is_executed_from_a_checkpoint_or_a_vector_file(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    from index.vectors import VectorSet
+    from storage.errors import UUEError
+    from uue.training.checkpoint import read_checkpoint
+
+    marker = tmp_path / "ran"
+    checkpoint = tmp_path / "checkpoint-epoch-1"
+    checkpoint.mkdir()
+    ModelConfig(base_model_name="some/model").save(checkpoint / CONFIG_FILE)
+    torch.save({"epoch": 1, "step": 1, "run": "{}", "planted": _Planted(str(marker))}, checkpoint / STATE_FILE,
+               pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(UUEError, match="cannot read the checkpoint state"):
+        read_checkpoint(checkpoint)
+    stem = tmp_path / "users-x"
+    np.save(f"{stem}.ids.npy", np.arange(1))
+    np.save(f"{stem}.vectors.npy", np.array([_Planted(str(marker))], dtype=object), allow_pickle=True)
+    np.save(f"{stem}.hashes.npy", np.array(["h"]))
+    with pytest.raises(UUEError, match="uue index rebuild"):
+        VectorSet.load(stem)
+    assert not marker.exists()
