@@ -63,7 +63,7 @@ def evaluated_home(tmp_path, write_jsonl, monkeypatch):
     calls = []
 
     class Evaluator:
-        def __init__(self, path):
+        def __init__(self, path, **options):  # e.g. trust_remote_code
             self.model = KeywordEmbedder()
             self.model.config = type("C", (), {"training_mode": "full"})()
 
