@@ -8,7 +8,6 @@ new ones, never a mix. ``prune_builds`` deletes old inactive builds (rows and fi
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import Counter
@@ -21,6 +20,7 @@ from sqlalchemy import delete, select, update
 
 from index.base import ivfdata_path, sidecar_path
 from index.files import checksum_mismatch, sha256_file
+from storage import strict_json
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
@@ -126,7 +126,7 @@ def prune_builds(store: Store, keep: int = 2) -> list[IndexBuild]:
 def _ivfdata_problems(path: Path) -> list[str]:
     """The on-disk inverted lists of a sharded build (``index.sharded``): present, the recorded sha256."""
     try:  # the sidecar as written (its size check against a changed index file is the checksum's problem)
-        recorded = json.loads(sidecar_path(path).read_text(encoding="utf-8")).get("ivfdata")
+        recorded = strict_json.loads(sidecar_path(path).read_bytes()).get("ivfdata")
     except (OSError, ValueError, AttributeError):
         return []
     if not recorded:
