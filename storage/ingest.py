@@ -8,30 +8,23 @@ the later line wins (logged). Any error rolls the whole transaction back.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import JSON, Connection, Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
 from storage import strict_json
+from storage.bulk import bulk_insert, datetime_value, lock_writers, new_user_ids
 from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
-from storage.users import first_free_user_pk
 
 logger = logging.getLogger(__name__)
 
 USERS = User.__table__
 CHUNKS = Chunk.__table__
 CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute.__table__)
-INSERT_COLUMNS = {
-    "chunks": ("user_pk", "position", "text", "platform", "timestamp", "metadata"),
-    "labels": ("user_pk", "statement_id", "positive"),
-    "traits": ("user_pk", "name", "value"),
-    "user_attributes": ("user_pk", "key", "value"),
-}
 
 
 class _Writer:
@@ -86,18 +79,26 @@ class _Writer:
         fresh = [r for u, r in latest.items() if u not in existing]
         pk_of = dict(existing)
         if fresh:
+            self._insert_users(fresh, pk_of)
+            self.counts["users_added"] += len(fresh)
+        self._children(latest, pk_of, first_position)
+
+    def _insert_users(self, fresh: list[UserRecord], pk_of: dict[str, int]) -> None:
+        """Insert new users; record their primary keys in ``pk_of``."""
+        ids = new_user_ids(self.conn, len(fresh))
+        if ids is None:
             rows = [{"user_id": r["user_id"], "split": r["split"], "metadata": r["metadata"],
                      "content_hash": content_hash(r), "num_chunks": len(r["chunks"])} for r in fresh]
-            start = first_free_user_pk(self.conn)
-            if start is not None:  # never a deleted user's id (SQLite would reuse the largest)
-                for offset, row in enumerate(rows):
-                    row["id"] = start + offset
             # RETURNING (id, user_id) and a map by the unique user_id: no row-order guarantee is
             # needed, so SQLAlchemy can batch the rows into multi-row INSERTs.
             pk_of.update((user_id, pk) for pk, user_id in
                          self.conn.execute(insert(USERS).returning(USERS.c.id, USERS.c.user_id), rows))
-            self.counts["users_added"] += len(fresh)
-        self._children(latest, pk_of, first_position)
+            return
+        now = datetime_value(self.conn, utcnow())
+        dumps = strict_json.dumps
+        bulk_insert(self.conn, USERS, [(pk, r["user_id"], r["split"], dumps(r["metadata"]), content_hash(r),
+                                        len(r["chunks"]), now) for pk, r in zip(ids, fresh)])
+        pk_of.update((r["user_id"], pk) for pk, r in zip(ids, fresh))
 
     def update_existing(self, latest: dict[str, UserRecord], existing: dict[str, int]) -> dict[str, int]:
         """Replace the stored users of ``existing`` (user_id -> pk) with their new records.
@@ -147,26 +148,6 @@ class _Writer:
         self.counts["labels"] += len(label_rows)
 
 
-def bulk_insert(conn: Connection, table: Table, rows: list[tuple]) -> None:
-    """Insert ``rows`` (tuples in ``INSERT_COLUMNS[table]`` order) with one executemany.
-
-    On SQLite the tuples go straight to the driver's executemany (still bound
-    parameters; JSON columns arrive already serialised), which skips SQLAlchemy's
-    per-row parameter processing; other backends use a Core executemany.
-    """
-    if not rows:
-        return
-    columns = INSERT_COLUMNS[table.name]
-    if conn.dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        conn.exec_driver_sql(sql, rows)
-        return
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    conn.execute(insert(table), [
-        {col: (json.loads(v) if col in json_columns and v is not None else v) for col, v in zip(columns, row)}
-        for row in rows])
-
-
 def _batches(items: Iterable, size: int) -> Iterator[list]:
     batch: list = []
     for item in items:
@@ -200,12 +181,15 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
     else:
         writer_class = _Writer
     with engine.begin() as conn:
+        # The write lock first, then every read: a writer that read the statements before
+        # another ingest committed new ones would insert them again (UNIQUE violation).
+        lock_writers(conn)
+        bump_data_version(conn)  # on SQLite, the first write takes the database's write lock
         writer = writer_class(conn)
         pool = list(statements)
         if pool:
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
-        bump_data_version(conn)
         with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
             # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
             # and retakes the GIL for every row it steps (see benchmarks/ingest.py).

@@ -6,7 +6,7 @@ builds made before the deletion still hold the user's vector, and queries leave 
 recorded id out of their results until the next build drops the vector. The
 ``user_id`` itself is not kept. On SQLite, whose rowids would otherwise hand a deleted
 maximum id to the next new user (and with it the deleted user's old vector), ingest
-numbers new users above every recorded id (``first_free_user_pk``).
+numbers new users above every recorded id (``storage.bulk.new_user_ids``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 
+from storage.bulk import lock_writers
 from storage.errors import UUEError
 from storage.store import Store
 from storage.tables import Chunk, DeletedUser, Label, Trait, User, UserAttribute, batched
@@ -56,6 +57,7 @@ def delete_users(store: Store, user_ids: Iterable[str], *, missing_ok: bool = Tr
         raise UUEError("no user ids given: name at least one USER_ID (or --file FILE, one id per line)")
     result = Deletion()
     with store.engine.begin() as conn:
+        lock_writers(conn)
         pk_of: dict[str, int] = {}
         for part in batched(wanted):
             pk_of.update(conn.execute(select(User.user_id, User.id).where(User.user_id.in_(part))).all())
@@ -89,18 +91,6 @@ def deleted_user_pks(store: Store) -> np.ndarray:
     """The primary keys of every deleted user, sorted (``int64``)."""
     with store.session() as s:
         return np.fromiter(s.scalars(select(DeletedUser.id).order_by(DeletedUser.id)), dtype=np.int64)
-
-
-def first_free_user_pk(conn: Connection) -> int | None:
-    """On SQLite, the first primary key a new user may take when SQLite's own choice (the
-    largest rowid + 1) could be a deleted user's; ``None`` when SQLite's choice is safe."""
-    if conn.dialect.name != "sqlite":
-        return None  # sequences never hand out an id twice
-    floor = conn.scalar(select(func.max(DeletedUser.id)))
-    if floor is None:
-        return None
-    top = conn.scalar(select(func.max(User.id))) or 0
-    return floor + 1 if floor >= top else None
 
 
 def list_users(store: Store, pks: Sequence[int] | np.ndarray | None = None, *, limit: int = 100,

@@ -1,7 +1,7 @@
 """Shared fixtures: a temporary store (on SQLite and on PostgreSQL) and a writer for users.jsonl files.
 
 ``db_url`` runs a test twice: on a SQLite file and on a fresh database of the PostgreSQL
-server that the test run starts itself (``support.postgres``; stopped at the end).
+server that the test run starts itself (``storage.pg_sandbox``; stopped at the end).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest
 
+from storage.pg_sandbox import PostgresServer
 from storage.store import Store
-from support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,15 @@
-"""A throwaway PostgreSQL server for the test run: initdb into a temporary directory,
-``pg_ctl start`` on a free loopback port (its unix socket in that directory too), a
-fresh empty schema per test (its URL sets ``search_path``; a database per test would
-copy ~10 MB of catalog each), ``pg_ctl stop`` at the end.
+"""A throwaway local PostgreSQL server, for the test suite and the benchmarks.
+
+``initdb`` into a temporary directory, ``pg_ctl start`` on a free loopback port (its unix
+socket in that directory too), a fresh empty schema per store (its URL sets
+``search_path``; a database each would copy ~10 MB of catalog), ``pg_ctl stop`` and the
+directory removed at the end. ``with PostgresServer() as server: server.new_database()``.
 
 The binaries come from ``$UUE_TEST_PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin``
 (Debian's ``postgresql`` package), else ``initdb`` on ``PATH``. PostgreSQL refuses to run
 as root: as root the server runs as the OS user ``$UUE_TEST_PG_OS_USER``, else
 ``postgres``, else ``nobody`` (through ``runuser``). Authentication is scram-sha-256 with
-a random password, so the tests connect the way a deployment does.
+a random password, so the clients connect the way a deployment does.
 """
 
 from __future__ import annotations
@@ -122,6 +124,12 @@ class PostgresServer:
         name = f"test_{next(self._names)}"
         self.admin(f"CREATE SCHEMA {name}")
         return self.url(schema=name)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self._started:
