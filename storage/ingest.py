@@ -8,15 +8,17 @@ the later line wins (logged). Any error rolls the whole transaction back.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
 from storage import strict_json
-from storage.bulk import bulk_insert, datetime_value, lock_writers, new_user_ids
+from storage.bulk import bulk_insert, datetime_value, indexes_built_after_load, lock_writers, new_user_ids
 from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
 
@@ -168,6 +170,21 @@ def bump_data_version(conn: Connection) -> None:
         conn.execute(insert(meta).values(key="data_version", value=1))
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while records stream through (reference counting
+    still frees every batch: records hold no cycles). Each collection walks every live
+    container, a batch of records included, so it ran thousands of times per file and
+    took about a quarter of ingest's CPU (benchmarks/ingest.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
                    *, batch_size: int = 2000, progress: bool = False, append: bool = False) -> dict[str, int]:
     """Write a statement pool and users in ONE transaction; return counts.
@@ -180,7 +197,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         from storage.append import AppendWriter as writer_class
     else:
         writer_class = _Writer
-    with engine.begin() as conn:
+    with gc_paused(), engine.begin() as conn:
         # The write lock first, then every read: a writer that read the statements before
         # another ingest committed new ones would insert them again (UNIQUE violation).
         lock_writers(conn)
@@ -190,7 +207,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         if pool:
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
-        with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
+        with indexes_built_after_load(conn), tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
             # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
             # and retakes the GIL for every row it steps (see benchmarks/ingest.py).
             for batch in _batches(users, batch_size):

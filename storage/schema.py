@@ -60,6 +60,15 @@ def upgrade_schema(engine: Engine, *, busy_timeout: float = 30.0) -> None:
     with engine.connect() as conn:
         if current_revision(conn) == head_revision():
             return
+    try:
+        _upgrade(engine, busy_timeout)
+    finally:
+        # SQLite: a pooled connection opened before the change may answer PRAGMA index_list
+        # from its old schema; new connections read the new one.
+        engine.dispose()
+
+
+def _upgrade(engine: Engine, busy_timeout: float) -> None:
     with _schema_transaction(engine, busy_timeout) as conn:
         revision = current_revision(conn)  # again, under the lock: another process may have done it
         if revision == head_revision():
