@@ -1,12 +1,19 @@
 """Ingest throughput: `uue ingest`'s code path vs a plain SQLAlchemy Core executemany.
 
 Both read the same synthetic users.jsonl and write the same rows (users, chunks,
-statements, labels, traits, user metadata) into the same schema in a fresh SQLite file
-with the same pragmas, each in its own process (so peak RSS is its own). Ours also
-validates every line, hashes each user's content and upserts by user_id; the peer
-only parses JSON and inserts with Core executemany.
+statements, labels, traits, user metadata) into the same schema in a fresh store (a
+SQLite file with the same pragmas, or a fresh PostgreSQL schema), each in its own
+process (so peak RSS and CPU time are its own). Ours also validates every line, hashes
+each user's content and upserts by user_id; the peer only parses JSON and inserts with
+Core executemany. On PostgreSQL ours runs twice: with COPY (the default) and with
+SQLAlchemy's multi-row INSERT ... RETURNING (``storage.bulk.POSTGRES_METHOD``).
 
-    python -m benchmarks.ingest --users 100000        # ~1M chunks
+    python -m benchmarks.ingest --users 100000                    # SQLite, ~1M chunks
+    python -m benchmarks.ingest --users 100000 --db postgresql    # a throwaway local server
+    python -m benchmarks.ingest --db postgresql --url postgresql://user:pw@host/db   # your server
+
+CPU seconds are reported beside wall time: on a shared machine wall time also counts
+the time other processes held the cores.
 """
 
 from __future__ import annotations
@@ -24,16 +31,23 @@ BATCH = 2000
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_ours(path: Path, db: Path) -> dict:
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ours(path: Path, url: str, method: str = "copy") -> dict:
+    from storage import bulk
     from storage.store import Store
 
-    store = Store(f"sqlite:///{db}")
-    start = time.perf_counter()
+    bulk.POSTGRES_METHOD = method
+    store = Store(url)
+    start, cpu = time.perf_counter(), cpu_seconds()
     counts = store.ingest_file(path)
-    return {"seconds": time.perf_counter() - start, "chunks": counts["chunks"]}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - cpu, "chunks": counts["chunks"]}
 
 
-def run_plain(path: Path, db: Path) -> dict:
+def run_plain(path: Path, url: str) -> dict:
     """The peer: parse each line and insert the SAME rows as ours (users, chunks,
     statements, labels, traits, user metadata) with plain Core executemany — no
     validation, no upsert, ids assigned in Python."""
@@ -43,10 +57,10 @@ def run_plain(path: Path, db: Path) -> dict:
     from storage.store import Store
     from storage.tables import Chunk, Label, Statement, Trait, User, UserAttribute
 
-    engine = Store(f"sqlite:///{db}").engine  # same schema, same pragmas
+    engine = Store(url).engine  # same schema, same pragmas
     tables = {t.name: t for t in (User.__table__, Chunk.__table__, Statement.__table__, Label.__table__,
                                   Trait.__table__, UserAttribute.__table__)}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     n_chunks, next_pk, statement_ids = 0, 1, {}
     rows: dict[str, list[dict]] = {name: [] for name in tables}
     with engine.begin() as conn, path.open("rb") as handle:
@@ -82,21 +96,62 @@ def run_plain(path: Path, db: Path) -> dict:
             if len(rows["users"]) >= BATCH:
                 flush()
         flush()
-    return {"seconds": time.perf_counter() - start, "chunks": n_chunks}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - cpu, "chunks": n_chunks}
 
 
-def worker(kind: str, path: Path, db: Path) -> None:
-    result = (run_ours if kind == "ours" else run_plain)(path, db)
+KINDS = {"ours": lambda path, url: run_ours(path, url), "ours-insert": lambda path, url: run_ours(path, url, "insert"),
+         "plain": run_plain}
+LABELS = {"ours": "uue ingest (validate + hash + upsert)", "ours-insert": "uue ingest, multi-row INSERT instead of COPY",
+          "plain": "plain SQLAlchemy Core executemany, same rows"}
+
+
+def worker(kind: str, path: Path, url: str) -> None:
+    result = KINDS[kind](path, url)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def measure(kind: str, path: Path, tmp: Path, i: int) -> dict:
-    db = tmp / f"{kind}-{i}.db"
+class Stores:
+    """A fresh store per run: a SQLite file in ``tmp``, or a new schema on a PostgreSQL server."""
+
+    def __init__(self, backend: str, tmp: Path, url: str | None) -> None:
+        self.backend, self.tmp, self.url, self.server = backend, tmp, url, None
+        if backend == "postgresql" and url is None:
+            from storage.pg_sandbox import PostgresServer
+
+            self.server = PostgresServer().start()
+
+    def new(self, name: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp / name}.db"
+        if self.server is not None:
+            return self.server.new_database()
+        from sqlalchemy import create_engine, text
+
+        from storage.store import database_url
+
+        schema = f"bench_{name.replace('-', '_')}_{int(time.time())}"
+        engine = create_engine(database_url(self.url))
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+        return f"{self.url}{'&' if '?' in self.url else '?'}options=-csearch_path%3D{schema}"
+
+    def cleanup(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{url[len('sqlite:///'):]}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def measure(kind: str, path: Path, stores: Stores, i: int) -> dict:
+    url = stores.new(f"{kind}-{i}")
     out = subprocess.run([sys.executable, "-m", "benchmarks.ingest", "--worker", kind, "--file", str(path),
-                          "--db", str(db)], check=True, capture_output=True, text=True, cwd=ROOT)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+                          "--url", url], check=True, capture_output=True, text=True, cwd=ROOT)
+    stores.cleanup(url)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -104,50 +159,60 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--worker", choices=["ours", "plain"])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--url", help="PostgreSQL URL to use instead of a throwaway local server "
+                                      "(a schema per run is created in it)")
+    parser.add_argument("--worker", choices=list(KINDS))
     parser.add_argument("--file", type=Path)
-    parser.add_argument("--db", type=Path)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.file, args.db)
+        worker(args.worker, args.file, args.url)
         return
 
     from benchmarks._common import markdown_table, median, write_results
     from uue.data import load_dataset, write_jsonl
 
+    kinds = ["plain", "ours"] + (["ours-insert"] if args.db == "postgresql" else [])
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        sizes = {"quarter": args.users // 4, "half": args.users // 2, "full": args.users}
-        files = {}
-        for name, n in sizes.items():
-            files[name] = tmp / f"users-{name}.jsonl"
-            write_jsonl(load_dataset("synthetic", n_users=n, seed=7), files[name])
-        runs: dict[str, list[dict]] = {"ours": [], "plain": []}
-        for i in range(args.repeats):
-            for kind in ("plain", "ours"):  # interleaved: noise hits both
-                runs[kind].append(measure(kind, files["full"], tmp, i))
-        smaller = {name: measure("ours", files[name], tmp, 90 + i) for i, name in enumerate(("quarter", "half"))}
+        stores = Stores(args.db, tmp, args.url if args.db == "postgresql" else None)
+        try:
+            sizes = {"quarter": args.users // 4, "half": args.users // 2, "full": args.users}
+            files = {}
+            for name, n in sizes.items():
+                files[name] = tmp / f"users-{name}.jsonl"
+                write_jsonl(load_dataset("synthetic", n_users=n, seed=7), files[name])
+            runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            for i in range(args.repeats):
+                for kind in kinds:  # interleaved: noise hits each alike
+                    runs[kind].append(measure(kind, files["full"], stores, i))
+            smaller = {name: measure("ours", files[name], stores, 90 + i)
+                       for i, name in enumerate(("quarter", "half"))}
+        finally:
+            stores.close()
 
     chunks = runs["ours"][0]["chunks"]
     rate = {k: median([chunks / r["seconds"] for r in v]) for k, v in runs.items()}
+    cpu_rate = {k: median([chunks / r["cpu_seconds"] for r in v]) for k, v in runs.items()}
     rss = {k: median([r["peak_rss_mb"] for r in v]) for k, v in runs.items()}
     ratio = rate["ours"] / rate["plain"]
-    rows = [
-        ["uue ingest (validate + hash + upsert)", chunks, rate["ours"], rss["ours"]],
-        ["plain SQLAlchemy Core executemany, same rows", chunks, rate["plain"], rss["plain"]],
-        *([f"uue ingest, file 1/{4 if name == 'quarter' else 2} the size", r["chunks"], r["chunks"] / r["seconds"],
-           r["peak_rss_mb"]] for name, r in smaller.items()),
-    ]
-    table = markdown_table(["path", "chunks", "chunks/s (median)", "peak RSS MB"], rows)
-    table += (f"\n\nours / plain = **{ratio:.2f}x** (target >= 0.7x); ours = {rate['ours']:,.0f} chunks/s "
-              f"(target >= 100k/s); peak RSS {smaller['quarter']['peak_rss_mb']:.0f} / "
-              f"{smaller['half']['peak_rss_mb']:.0f} / {rss['ours']:.0f} MB at 1/4 / 1/2 / full size: bounded by "
-              f"one batch of users plus SQLite's 64 MiB page cache, not by the file. Medians of {args.repeats} runs.")
+    rows = [[LABELS[k], chunks, rate[k], cpu_rate[k], rss[k]] for k in kinds]
+    rows += [[f"uue ingest, file 1/{4 if name == 'quarter' else 2} the size", r["chunks"], r["chunks"] / r["seconds"],
+              r["chunks"] / r["cpu_seconds"], r["peak_rss_mb"]] for name, r in smaller.items()]
+    table = markdown_table(["path", "chunks", "chunks/s (median)", "chunks per CPU-second", "peak RSS MB"], rows)
+    backend = "SQLite" if args.db == "sqlite" else "PostgreSQL 15 (local, loopback; the server's CPU is not counted)"
+    table += (f"\n\n{backend}. ours / plain = **{ratio:.2f}x** (target >= 0.7x); ours = {rate['ours']:,.0f} chunks/s "
+              f"(target >= 100k/s)")
+    if "ours-insert" in rate:
+        table += f"; COPY / multi-row INSERT = {rate['ours'] / rate['ours-insert']:.2f}x"
+    table += (f"; peak RSS {smaller['quarter']['peak_rss_mb']:.0f} / {smaller['half']['peak_rss_mb']:.0f} / "
+              f"{rss['ours']:.0f} MB at 1/4 / 1/2 / full size. Medians of {args.repeats} runs.")
     print(table)
-    write_results("ingest", {"users": args.users, "chunks": chunks, "chunks_per_s": rate, "ratio": ratio,
-                             "peak_rss_mb": rss,
-                             "peak_rss_mb_smaller": {k: v["peak_rss_mb"] for k, v in smaller.items()},
-                             "runs": runs}, table)
+    name = "ingest" if args.db == "sqlite" else "ingest_postgresql"
+    write_results(name, {"users": args.users, "db": args.db, "chunks": chunks, "chunks_per_s": rate,
+                         "chunks_per_cpu_s": cpu_rate, "ratio": ratio, "peak_rss_mb": rss,
+                         "peak_rss_mb_smaller": {k: v["peak_rss_mb"] for k, v in smaller.items()},
+                         "runs": runs}, table)
 
 
 if __name__ == "__main__":

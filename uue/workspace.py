@@ -10,7 +10,7 @@ from pathlib import Path
 
 from storage.errors import UUEError
 from storage.failures import filesystem_error
-from storage.store import Store
+from storage.store import Store, masked
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,7 @@ class Workspace:
 
     def shown_database_url(self) -> str:
         """The database URL with any password hidden (safe to print)."""
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            return make_url(self.database_url).render_as_string(hide_password=True)
-        except ArgumentError:
-            return "(unparsable database URL)"
+        return masked(self.database_url)
 
     def describe(self) -> str:
         """The workspace and its database, with any password hidden."""
