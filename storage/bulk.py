@@ -14,14 +14,12 @@ serialised (by ``strict_json.dumps``). What each backend does best:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import JSON, Connection, Table, func, insert, select, text
 
 from storage import strict_json
-from storage.tables import Chunk, DeletedUser, Label, User, UserAttribute
+from storage.tables import DeletedUser, User
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +30,6 @@ INSERT_COLUMNS = {
     "traits": ("user_pk", "name", "value"),
     "user_attributes": ("user_pk", "key", "value"),
 }
-# Secondary indexes whose keys arrive in random order; the ones a load reads (user_pk, user_id) stay.
-LOAD_DEFERRED_INDEXES = ("ix_chunks_platform_user", "ix_chunks_timestamp_user", "ix_labels_statement",
-                         "ix_user_attributes_key_value")
 POSTGRES_METHOD = "copy"  # or "insert": SQLAlchemy's multi-row INSERT (... RETURNING); benchmarks/ingest.py compares
 WRITERS_LOCK = 0x55554532  # pg_advisory_xact_lock key held by each writing transaction ("UUE2")
 
@@ -96,22 +91,3 @@ def copy_rows(conn: Connection, table: str, columns: tuple[str, ...], rows) -> N
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-
-
-@contextmanager
-def indexes_built_after_load(conn: Connection) -> Iterator[None]:
-    """Loading into an empty SQLite store: drop the secondary indexes that random keys make
-    slow to maintain (``LOAD_DEFERRED_INDEXES``) and build each once at the end, sorted,
-    inside the same transaction (a failed load rolls the drop back too; readers in WAL
-    mode keep their snapshot, indexes included). Elsewhere a no-op: on PostgreSQL the DDL
-    would lock readers out of the table until the commit."""
-    if conn.dialect.name != "sqlite" or conn.scalar(select(Chunk.id).limit(1)) is not None:
-        yield
-        return
-    indexes = [index for table in (Chunk.__table__, Label.__table__, UserAttribute.__table__)
-               for index in table.indexes if index.name in LOAD_DEFERRED_INDEXES]
-    for index in indexes:
-        index.drop(conn)
-    yield
-    for index in indexes:
-        index.create(conn)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from tqdm.auto import tqdm
 
 from storage import strict_json
-from storage.bulk import bulk_insert, datetime_value, indexes_built_after_load, lock_writers, new_user_ids
+from storage.bulk import bulk_insert, datetime_value, lock_writers, new_user_ids
 from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
 
@@ -207,7 +207,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         if pool:
             writer.statements(pool)
             writer.counts["pool_statements"] = len(pool)
-        with indexes_built_after_load(conn), tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
+        with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
             # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
             # and retakes the GIL for every row it steps (see benchmarks/ingest.py).
             for batch in _batches(users, batch_size):
