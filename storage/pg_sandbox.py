@@ -67,7 +67,8 @@ class PostgresServer:
         self.bin = find_bin_dir()
         self.user = os_user()
         self.password = secrets.token_urlsafe(18)
-        self.dir = Path(tempfile.mkdtemp(prefix="uue-pg-"))
+        # /tmp: a unix socket path must stay under ~100 bytes, and the server's OS user must reach it
+        self.dir = Path(tempfile.mkdtemp(prefix="uue-pg-", dir="/tmp" if os.path.isdir("/tmp") else None))
         self.data = self.dir / "data"
         self.port = 0
         self._names = itertools.count(1)
