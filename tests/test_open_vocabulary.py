@@ -129,3 +129,33 @@ def test_queries_score_new_statements_open_vocabulary(bert_dir: Path, tmp_path: 
         top = searcher.audience(held, k=3)
         assert top[0].score == pytest.approx(max(float(served[1] @ searcher.user_vector(h.user_id)[1])
                                                  for h in top), abs=1e-5)
+
+
+def test_the_evaluation_scores_statements_as_served(bert_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The report must not unwrap an open-vocabulary embedder down to the raw model (it once did)."""
+    import uue.evaluation.report as report
+    from uue.data.schema import UserChunk, UserData
+    from uue.model.open_vocabulary import OpenVocabularyEmbedder
+
+    model = UniversalUserEmbeddingModel.from_config(ModelConfig(base_model_name=str(bert_dir), attention_heads=4))
+    with torch.no_grad():
+        model.user_adapter.linear.weight.normal_(0, 0.1)
+    model.trained_statements = frozenset({"likes s1x"})
+    model.save_pretrained(tmp_path / "m")
+    seen: dict[str, object] = {}
+
+    def capture(embedder, *args, **kwargs):
+        seen.setdefault("model", embedder)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(report, "run_evaluation", capture)
+    users = [UserData("u1", [UserChunk("t1w0 t1w1")], statements=["likes s1x"])]
+    texts = ["likes s1x", "talks about s7z"]
+    raw = model.encode_statements(texts)
+    expected = OpenVocabulary.from_model(model).apply(texts, raw)
+    assert not np.allclose(expected[1], raw[1])
+    for given in (OpenVocabularyEmbedder(model), UniversalUserEmbeddingEvaluator(tmp_path / "m")):
+        seen.clear()
+        with pytest.raises(RuntimeError, match="captured"):
+            report.create_evaluation_report(given, users, texts, baselines=())
+        np.testing.assert_allclose(seen["model"].encode_statements(texts), expected, rtol=1e-4, atol=1e-5)

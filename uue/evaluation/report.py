@@ -218,7 +218,7 @@ def evaluate_embedder(embedder: Embedder, users: list[UserData], statement_pool:
 
 
 def _base_from_model(model: Any) -> Embedder:
-    config = getattr(model, "config", None)
+    config = getattr(model, "config", None) or getattr(getattr(model, "model", None), "config", None)
     fields = {f: getattr(config, f) for f in BASE_CONFIG_FIELDS if config is not None and hasattr(config, f)}
     name = fields.pop("base_model_name", None)
     return build_base_embedder(name, **fields)
@@ -253,7 +253,12 @@ def create_evaluation_report(evaluator: Any, test_users: list[UserData], candida
     Returns ``{"model": {...}, "base": {...}, "tfidf": {...}, "bm25": {...}}``; with ``output_dir``,
     writes ``metrics.json``, ``report.md`` and PNG figures there.
     """
-    model = getattr(evaluator, "model", evaluator)
+    if hasattr(evaluator, "encode_users"):  # an embedder (a model, a cached or open-vocabulary wrapper): as is
+        model = evaluator
+    else:  # a holder of a model (UniversalUserEmbeddingEvaluator): statements scored as the index serves them
+        from uue.model.open_vocabulary import OpenVocabularyEmbedder
+
+        model = OpenVocabularyEmbedder(evaluator.model)
     pool = _unique(candidate_statements)
     held = set(held_out or ())
     if attribute is None:
