@@ -233,6 +233,9 @@ class Searcher:
             return self._vocabulary[1]
         row = self.store.active_model()
         if self._vocabulary is None or self._vocabulary[0] != row.id:
+            if self._model is not None and self._model_id == row.id:  # loaded (and checked) already
+                self._vocabulary = (row.id, OpenVocabulary.from_model(self._model))
+                return self._vocabulary[1]
             try:
                 self._vocabulary = (row.id, OpenVocabulary.from_pretrained(row.path, checksum=row.checksum))
             except (OSError, ValueError) as exc:
