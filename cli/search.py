@@ -141,10 +141,11 @@ def explain_options(func):
                         help="Show each result's chunks that match the statement best (why it matched).")(func)
 
 
-def _explain(ctx: click.Context, search, user_ids: list[str], statements: list[str], top: int):
+def _explain(ctx: click.Context, search, user_ids: list[str], vectors, top: int):
+    """Each user's chunks that score highest against each row of ``vectors``."""
     from uue.search.explain import Explainer
 
-    return Explainer(search, workspace(ctx).cache_dir).explain(user_ids, search.statement_vectors(statements), top)
+    return Explainer(search, workspace(ctx).cache_dir).explain(user_ids, vectors, top)
 
 
 def _print_explained(hits: list, rows: list[dict], explanations: list[dict], as_json: bool, key: str) -> None:
@@ -160,8 +161,37 @@ def _print_explained(hits: list, rows: list[dict], explanations: list[dict], as_
             click.echo(f"        {chunk['score']:+.3f}  {f'[{where}] ' if where else ''}{text}")
 
 
+def compound_options(func):
+    """``--statement`` / ``--not-statement`` / ``--like-user`` / ``--unlike-user``, each ``VALUE`` or ``VALUE^WEIGHT``."""
+    for name, metavar, text in reversed([
+            ("--statement", "TEXT[^W]", "Also describe users by this statement."),
+            ("--not-statement", "TEXT[^W]", "Push down users this statement describes."),
+            ("--like-user", "ID[^W]", "Also look for users like this one."),
+            ("--unlike-user", "ID[^W]", "Push down users like this one.")]):
+        func = click.option(name, name.lstrip("-").replace("-", "_") + "s", multiple=True, metavar=metavar,
+                            help=f"{text} Repeatable; ^W weighs it (default 1).")(func)
+    return func
+
+
+def compound_query(text: str | None, statements: tuple[str, ...], not_statements: tuple[str, ...],
+                   like_users: tuple[str, ...], unlike_users: tuple[str, ...]):
+    """``None`` for a plain ``uue audience TEXT``, else the ``CompoundQuery`` the options ask for."""
+    if not (statements or not_statements or like_users or unlike_users):
+        if text is None:
+            raise click.UsageError("give a statement TEXT, or --statement / --like-user (see `uue audience --help`)")
+        return None
+    from uue.search.compound_query import CompoundQuery, CompoundQueryError, Term, parse_terms
+
+    if text is not None and "^" in text:
+        raise CompoundQueryError(f"TEXT {text!r} contains '^': TEXT is taken literally; to weigh a statement, "
+                                 "give it as --statement \"TEXT^WEIGHT\"")
+    terms = parse_terms(statements, not_statements, like_users, unlike_users)
+    return CompoundQuery(((Term("statement", text.strip()),) if text is not None else ()) + terms)
+
+
 @main.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@compound_options
 @click.option("-k", "k", type=click.IntRange(min=1), default=None,
               help="Number of results (default 10; with --out, every user passing the filters).")
 @filter_options
@@ -172,36 +202,52 @@ def _print_explained(hits: list, rows: list[dict], explanations: list[dict], as_
 @explain_options
 @json_option
 @click.pass_context
-def audience(ctx: click.Context, text: str, k: int | None, where: tuple[str, ...], since: str | None,
-             until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
+def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], not_statements: tuple[str, ...],
+             like_users: tuple[str, ...], unlike_users: tuple[str, ...], k: int | None, where: tuple[str, ...],
+             since: str | None, until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
              ef_search: int | None, explain: bool, explain_top: int, as_json: bool) -> None:
     """The users that the statement TEXT describes best.
 
+    A compound audience combines statements and users: --statement and --like-user add
+    what is wanted (one query vector: their weighted mean), --not-statement and
+    --unlike-user push down users they describe (a penalty per standard deviation above
+    the typical user); each is repeatable and takes a weight after a caret, TEXT^W
+    (README "Compound audiences"). TEXT, when given, is one more wanted statement, taken
+    literally. The named users are never in the result.
+
     With --out the whole audience is written to a file, from an exact scan of every
     indexed user (best first; -k and --min-score cut it). --explain shows each user's
-    chunks that match the statement best.
+    chunks that match the statement (the wanted inputs together) best.
 
     Example: uue audience "enjoys hiking" --where country=DE --min-score 0.3 --out hikers.csv
+
+    Example: uue audience --statement "enjoys hiking" --not-statement "enjoys camping^2" --like-user u42 --since 2024-03-01
     """
     from storage.filters import parse_filter
 
+    query = compound_query(text, statements, not_statements, like_users, unlike_users)
     user_filter = parse_filter(where, since, until)
     if out is not None:
         from uue.search.export import export_audience, export_format
 
         export_format(out)  # refuse a bad file name before any work
-        n = export_audience(searcher(ctx), text, out, user_filter=user_filter, min_score=min_score, limit=k)
+        n = export_audience(searcher(ctx), query or text, out, user_filter=user_filter, min_score=min_score, limit=k)
         if as_json:
             print_json({"out": out, "users": n})
         else:
             click.echo(f"wrote {n} users to {out}")
         return
     search = searcher(ctx)
-    hits = search.audience(text, k or 10, user_filter, search_params(nprobe, ef_search))
+    params = search_params(nprobe, ef_search)
+    hits = (search.audience(text, k or 10, user_filter, params) if query is None
+            else search.compound_audience(query, k or 10, user_filter, params))
     if min_score is not None:
         hits = [h for h in hits if h.score >= min_score]
     if explain and hits:
-        whys = _explain(ctx, search, [h.user_id for h in hits], [text], explain_top)
+        from uue.search.compound import query_vector
+
+        vector = search.statement_vectors([text]) if query is None else query_vector(search, query)[None, :]
+        whys = _explain(ctx, search, [h.user_id for h in hits], vector, explain_top)
         from dataclasses import asdict
 
         _print_explained(hits, [asdict(h) for h in hits], [w.to_json() for w in whys], as_json, "user_id")
@@ -254,7 +300,7 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
     result = search.profile(user_id, k, statements, calibrated=calibrated)
     if explain:
         hits = result.top + result.scored
-        why = _explain(ctx, search, [user_id], [h.statement for h in hits], explain_top)[0]
+        why = _explain(ctx, search, [user_id], search.statement_vectors([h.statement for h in hits]), explain_top)[0]
         _print_explained(hits, result.to_json(), [why.to_json(i) for i in range(len(hits))], as_json, "statement")
         return
     if as_json:

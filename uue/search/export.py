@@ -29,12 +29,18 @@ def export_format(path: str | os.PathLike) -> str:
     return FORMATS[suffix]
 
 
-def export_audience(searcher, text: str, path: str | os.PathLike, *, user_filter: UserFilter | None = None,
+def export_audience(searcher, text, path: str | os.PathLike, *, user_filter: UserFilter | None = None,
                     min_score: float | None = None, limit: int | None = None) -> int:
     """Write the users ``text`` describes (best first) to ``path`` (.csv or .jsonl); returns
-    how many. ``searcher`` is a ``uue.search.queries.Searcher``."""
+    how many. ``searcher`` is a ``uue.search.queries.Searcher``; ``text`` a statement or a
+    ``uue.search.compound.CompoundQuery``."""
     fmt = export_format(path)
-    ids, scores = searcher.audience_scores(text, user_filter, min_score=min_score, limit=limit)
+    if isinstance(text, str):
+        ids, scores = searcher.audience_scores(text, user_filter, min_score=min_score, limit=limit)
+    else:
+        from uue.search.compound import compound_scores
+
+        ids, scores = compound_scores(searcher, text, user_filter, min_score=min_score, limit=limit)
     written = 0
 
     def write(out) -> None:

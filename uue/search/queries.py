@@ -293,14 +293,18 @@ class Searcher:
 
     # ---- queries ----------------------------------------------------------------------
 
-    def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
-                      params: dict | None) -> list[UserHit]:
-        users = self._active("users")
+    @staticmethod
+    def check_search_params(users: _Loaded, params: dict | None) -> None:
         useless = sorted(set(params or {}) - users.index.search_settings)
         if useless:
             flags = ", ".join(SETTING_FLAGS.get(p, p) for p in useless)
             raise QueryError(f"{flags} does not apply to the users index ({users.build.factory!r}): --ef-search is for "
                              "HNSW indexes, --nprobe for IVF ones (`uue index build --factory HNSW32`)")
+
+    def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
+                      params: dict | None) -> list[UserHit]:
+        users = self._active("users")
+        self.check_search_params(users, params)
         matching = allowed
         if allowed is not None and exclude is not None:
             allowed = allowed[allowed != exclude]
@@ -340,27 +344,41 @@ class Searcher:
         """Every indexed user the statement describes, best first, as ``(ids, scores)``:
         an exact scan of the stored vectors (no ``MAX_K`` cap), for exports. ``min_score``
         keeps scores at or above it; ``limit`` keeps the best ``limit``."""
+        query = self.statement_vectors([text])[0]
+        return self.scan_users(lambda vectors: vectors @ query, user_filter, min_score=min_score, limit=limit)
+
+    def scan_users(self, score, user_filter: UserFilter | None = None, min_score: float | None = None,
+                   limit: int | None = None, leave_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, scores)`` of every indexed user passing the filter, best first, scored by
+        ``score(vectors [n, d]) -> [n]`` over the stored vectors (``leave_out``: ids to skip)."""
         if limit is not None and limit < 1:
             raise QueryError(f"the limit must be at least 1, got {limit}")
-        query = self.statement_vectors([text])[0]
         users = self._active("users")
         ids = np.asarray(users.vectors.ids, dtype=np.int64)
         keep = np.ones(len(ids), dtype=bool)
         allowed = self.allowed_ids(user_filter)
         if allowed is not None:
             keep &= np.isin(ids, allowed)
-        deleted = self.deleted_ids(users)
-        if deleted is not None:
-            keep &= ~np.isin(ids, deleted)
+        for skipped in (self.deleted_ids(users), leave_out):
+            if skipped is not None and len(skipped):
+                keep &= ~np.isin(ids, skipped)
         rows = np.flatnonzero(keep)
         scores = np.empty(len(rows), dtype=np.float32)
         for start in range(0, len(rows), 65_536):  # memory-mapped vectors, read in blocks
             block = rows[start:start + 65_536]
-            scores[start:start + len(block)] = np.asarray(users.vectors.vectors[block], dtype=np.float32) @ query
+            scores[start:start + len(block)] = score(np.asarray(users.vectors.vectors[block], dtype=np.float32))
         if min_score is not None:
             rows, scores = rows[scores >= min_score], scores[scores >= min_score]
         order = np.argsort(-scores, kind="stable")[:limit]
         return ids[rows[order]], scores[order]
+
+    def compound_audience(self, query, k: int = 10, user_filter: UserFilter | None = None,
+                          params: dict | None = None) -> list[UserHit]:
+        """The ``k`` users a ``uue.search.compound.CompoundQuery`` describes best (statements and
+        users, wanted or excluded, weighted): scoring in ``uue.search.compound``."""
+        from uue.search.compound import compound_audience
+
+        return compound_audience(self, query, k, user_filter, params)
 
     def similar(self, user_id: str, k: int = 10, user_filter: UserFilter | None = None,
                 params: dict | None = None) -> list[UserHit]:
