@@ -13,13 +13,14 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from tqdm.auto import tqdm
 
-from storage import strict_json
-from storage.bulk import bulk_insert, datetime_value, lock_writers, new_user_ids
-from storage.records import StatementRecord, UserRecord, attribute_value, content_hash, is_held_out
+from storage.bulk import DeferredIndexes, bulk_insert, datetime_value, lock_writers, new_user_ids
+from storage.records import StatementRecord, UserRecord, content_hash, is_held_out
+from storage.rows import Rows, batches, new_statements
 from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, UserAttribute, batched, utcnow
 
 logger = logging.getLogger(__name__)
@@ -32,22 +33,12 @@ CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute
 class _Writer:
     """Writes batches of records inside one open transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, indexes: DeferredIndexes | None = None) -> None:
         self.conn = conn
+        self.indexes = indexes
         self.counts: Counter[str] = Counter()
         self.statement_ids: dict[str, int] = dict(conn.execute(select(Statement.text, Statement.id)).all())
-        self._json_cache: dict[tuple, str] = {}
-
-    def metadata_json(self, metadata: dict) -> str:
-        """JSON text of a flat metadata object; repeated objects (a subreddit, a board)
-        are serialised once (the cache is bounded)."""
-        key = tuple(metadata.items())
-        text = self._json_cache.get(key)
-        if text is None:
-            text = strict_json.dumps(metadata)
-            if len(self._json_cache) < 100_000:
-                self._json_cache[key] = text
-        return text
+        self._json_cache: dict[tuple, str] = {}  # shared by every batch's Rows
 
     def statements(self, records: list[StatementRecord]) -> None:
         by_text: dict[str, str | None] = {}
@@ -77,6 +68,8 @@ class _Writer:
         existing: dict[str, int] = {}
         for part in batched(list(latest)):
             existing.update(self.conn.execute(select(User.user_id, User.id).where(User.user_id.in_(part))).all())
+        if existing and self.indexes is not None:
+            self.indexes.restore()  # the deletes and reads of an upsert go by user_pk
         first_position = self.update_existing(latest, existing) if existing else {}
         fresh = [r for u, r in latest.items() if u not in existing]
         pk_of = dict(existing)
@@ -97,9 +90,10 @@ class _Writer:
                          self.conn.execute(insert(USERS).returning(USERS.c.id, USERS.c.user_id), rows))
             return
         now = datetime_value(self.conn, utcnow())
-        dumps = strict_json.dumps
-        bulk_insert(self.conn, USERS, [(pk, r["user_id"], r["split"], dumps(r["metadata"]), content_hash(r),
-                                        len(r["chunks"]), now) for pk, r in zip(ids, fresh)])
+        rows = Rows()
+        for pk, record in zip(ids, fresh):
+            rows.user(pk, record, now)
+        bulk_insert(self.conn, USERS, rows.users)
         pk_of.update((r["user_id"], pk) for pk, r in zip(ids, fresh))
 
     def update_existing(self, latest: dict[str, UserRecord], existing: dict[str, int]) -> dict[str, int]:
@@ -124,41 +118,17 @@ class _Writer:
         return {}
 
     def _children(self, latest: dict[str, UserRecord], pk_of: dict[str, int], first_position: dict[str, int]) -> None:
-        chunk_rows, label_rows, trait_rows, attr_rows = [], [], [], []
-        missing: dict[str, None] = {}
-        for record in latest.values():
-            for text in (*record["statements"], *record["negative_statements"]):
-                if text not in self.statement_ids:
-                    missing[text] = None
-        self._insert_statements(missing)
-        ids = self.statement_ids
-        as_json = self.metadata_json
+        self._insert_statements(new_statements(latest.values(), self.statement_ids))
+        rows = Rows(self._json_cache)
         for user_id, record in latest.items():
-            pk = pk_of[user_id]
-            chunk_rows.extend((pk, position, c["text"], c["platform"], c["timestamp"],
-                               as_json(c["metadata"]) if c["metadata"] else None)
-                              for position, c in enumerate(record["chunks"], start=first_position.get(user_id, 0)))
-            labels = {ids[t]: False for t in record["negative_statements"]}
-            labels.update({ids[t]: True for t in record["statements"]})
-            label_rows.extend((pk, s, p) for s, p in labels.items())
-            trait_rows.extend((pk, k, v) for k, v in record["traits"].items())
-            attr_rows.extend((pk, k, attribute_value(v)) for k, v in record["metadata"].items() if v is not None)
-        for table, rows in ((CHUNKS, chunk_rows), (Label.__table__, label_rows),
-                            (Trait.__table__, trait_rows), (UserAttribute.__table__, attr_rows)):
-            bulk_insert(self.conn, table, rows)
-        self.counts["chunks"] += len(chunk_rows)
-        self.counts["labels"] += len(label_rows)
+            rows.children(pk_of[user_id], record, self.statement_ids, first_position.get(user_id, 0))
+        self.insert_children(rows)
 
-
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    def insert_children(self, rows: Rows) -> None:
+        for table in CHILD_TABLES:
+            bulk_insert(self.conn, table, rows.by_table()[table.name])
+        self.counts["chunks"] += len(rows.chunks)
+        self.counts["labels"] += len(rows.labels)
 
 
 def bump_data_version(conn: Connection) -> None:
@@ -185,6 +155,35 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def ingest_transaction(engine: Engine, statements: Iterable[StatementRecord] = (),
+                       writer_class: type[_Writer] = _Writer) -> Iterator[_Writer]:
+    """One writing transaction: the writers' lock, a new data version, the statement pool
+    written; yields the writer. Commits on exit, rolls everything back on an exception."""
+    with gc_paused(), engine.begin() as conn:
+        # The write lock first, then every read: a writer that read the statements before
+        # another ingest committed new ones would insert them again (UNIQUE violation).
+        lock_writers(conn)
+        bump_data_version(conn)  # on SQLite, the first write takes the database's write lock
+        indexes = DeferredIndexes(conn)
+        writer = writer_class(conn, indexes)
+        pool = list(statements)
+        if pool:
+            writer.statements(pool)
+            writer.counts["pool_statements"] = len(pool)
+        yield writer
+        indexes.restore()
+
+
+def counts_of(writer: _Writer, append: bool = False) -> dict[str, int]:
+    if writer.counts["duplicate_lines"]:
+        logger.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
+                       writer.counts["duplicate_lines"])
+    keys = ("users_added", "users_replaced", "duplicate_lines", "chunks", "labels", "statements_added",
+            "pool_statements") + (("users_appended", "chunks_already_stored") if append else ())
+    return {key: writer.counts.get(key, 0) for key in keys}
+
+
 def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iterable[StatementRecord] = (),
                    *, batch_size: int = 2000, progress: bool = False, append: bool = False) -> dict[str, int]:
     """Write a statement pool and users in ONE transaction; return counts.
@@ -197,38 +196,27 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
         from storage.append import AppendWriter as writer_class
     else:
         writer_class = _Writer
-    with gc_paused(), engine.begin() as conn:
-        # The write lock first, then every read: a writer that read the statements before
-        # another ingest committed new ones would insert them again (UNIQUE violation).
-        lock_writers(conn)
-        bump_data_version(conn)  # on SQLite, the first write takes the database's write lock
-        writer = writer_class(conn)
-        pool = list(statements)
-        if pool:
-            writer.statements(pool)
-            writer.counts["pool_statements"] = len(pool)
-        with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
-            # Sequential on purpose: a reader thread measured slower, because sqlite3 releases
-            # and retakes the GIL for every row it steps (see benchmarks/ingest.py).
-            for batch in _batches(users, batch_size):
-                writer.users(batch)
-                bar.update(len(batch))
-    if writer.counts["duplicate_lines"]:
-        logger.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
-                    writer.counts["duplicate_lines"])
-    keys = ("users_added", "users_replaced", "duplicate_lines", "chunks", "labels", "statements_added",
-            "pool_statements") + (("users_appended", "chunks_already_stored") if append else ())
-    return {key: writer.counts.get(key, 0) for key in keys}
+    with ingest_transaction(engine, statements, writer_class) as writer, \
+            tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
+        for batch in batches(users, batch_size):
+            writer.users(batch)
+            bar.update(len(batch))
+    return counts_of(writer, append)
 
 
 def ingest_files(engine: Engine, users_path, statements_path=None, *, batch_size: int = 2000,
-                 progress: bool = False, append: bool = False) -> dict[str, int]:
+                 progress: bool = False, append: bool = False, pipeline: bool | None = None) -> dict[str, int]:
     """Ingest a ``users.jsonl`` (and optional statement pool) in one transaction.
 
     A bad line anywhere raises ``IngestError("path:line: ...")`` and writes nothing.
+    ``pipeline``: read and validate in a second process while this one writes
+    (``storage.pipeline``; SQLite, not with ``append``); default: for files of 16 MB and more.
     """
     from storage.jsonl import read_statements, read_users
+    from storage.pipeline import ingest_pipelined, wanted
 
     statements = read_statements(statements_path) if statements_path is not None else ()
+    if not append and wanted(engine, Path(users_path), pipeline):
+        return ingest_pipelined(engine, Path(users_path), statements, batch_size=batch_size, progress=progress)
     return ingest_records(engine, read_users(users_path), statements, batch_size=batch_size, progress=progress,
                           append=append)

@@ -12,7 +12,13 @@ It refuses, with a ``StrictJSONError`` that says what and how to fix it:
   so neither hashing nor SQLite can take them;
 - NUL characters (``"\\u0000"``): PostgreSQL text cannot hold them, and a store must
   move between backends;
-- nesting deeper than the recursion limit.
+- nesting deeper than 256 levels (the same limit in any process, at any stack depth).
+
+Well-formed text takes a fast path: ``orjson`` parses it, and the result is kept only
+when cheap checks on the text and the result prove the strict parser would return the
+same value (no number of 19+ digits, no ``\\u0000`` or escaped ``:``, no key dropped as a
+repeat, nesting under 255 levels). Anything else is parsed again by the strict parser, which
+raises the exact error; so both paths accept the same texts with the same values.
 
 ``dumps`` is the one serialiser of stored metadata (the engine's JSON columns and the
 bulk chunk path): ``allow_nan=False``, so a non-finite float from the Python API is an
@@ -25,6 +31,8 @@ import json
 import math
 import re
 from typing import Any
+
+import orjson
 
 from storage.errors import UUEError
 
@@ -99,13 +107,81 @@ def _first_string(obj: Any, bad) -> str | None:
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant)
 
 
+DECLINED = object()  # fast_loads: "ask the strict parser"
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # every digit -> "0", anything else -> " "
+_TOO_MANY_DIGITS = b"0" * _INT_DIGITS  # a digit run this long may be an integer outside 64 bits
+
+
+def fast_loads(data: bytes) -> Any:
+    """``loads(data)`` when the fast path can vouch for the result, else ``DECLINED`` (then call
+    ``loads``, which parses strictly and raises the exact error). Never raises."""
+    try:
+        obj = orjson.loads(data)  # refuses NaN, infinities, lone surrogates, control characters, bad UTF-8
+    except orjson.JSONDecodeError:
+        return DECLINED
+    if _TOO_MANY_DIGITS in data.translate(_DIGITS):
+        return DECLINED  # maybe an integer outside 64 bits (orjson would keep it, or make it a float)
+    if b"\\u" in data and (b"\\u0000" in data or b"\\u003a" in data or b"\\u003A" in data):
+        return DECLINED  # maybe a NUL; or an escaped colon, which would blind the count below
+    # A key repeated in one object is dropped by orjson: then the text holds more colons than
+    # the parsed value, written back out, does (every colon of the text is a key's or a string's).
+    try:
+        written = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels): the strict parser decides
+        return DECLINED
+    return obj if data.count(b":") == written.count(b":") else DECLINED
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON text strictly (see the module docstring); ``StrictJSONError`` on anything else."""
+    if isinstance(text, str):
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: only the strict parser says where
+            data = b""
+    else:
+        data = bytes(text)
+    obj = fast_loads(data) if data else DECLINED
+    if obj is not DECLINED:
+        return obj
+    return _strict_loads(text)
+
+
+MAX_DEPTH = 256  # nesting levels (orjson writes 254: what the fast path accepts, this accepts)
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep_at(text: str) -> int | None:
+    """Where the nesting first goes deeper than ``MAX_DEPTH`` (brackets in strings do not count), or None."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        bracket = match.group()[0]
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif bracket in "]}":
+            depth -= 1
+    return None
+
+
+def _strict_loads(text: str | bytes) -> Any:
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise StrictJSONError(f"not valid UTF-8 (byte {exc.start})") from None
+    deep_at = _too_deep_at(text)
+    if deep_at is not None:  # a fault before that point is reported as such (by the full parse below)
+        try:
+            _DECODER.decode(text[:deep_at])
+        except json.JSONDecodeError as exc:
+            if exc.pos >= deep_at:
+                raise StrictJSONError("invalid JSON: nested too deeply") from None
+        except RecursionError:
+            raise StrictJSONError("invalid JSON: nested too deeply") from None
     try:
         obj = _DECODER.decode(text)
     except json.JSONDecodeError as exc:

@@ -1,0 +1,148 @@
+"""Pipelined ingest of a ``users.jsonl`` on SQLite: reading in a second process, writing here.
+
+This process opens the one write transaction (writers' lock, data version, statement
+pool, deferred indexes: ``storage.ingest.ingest_transaction``), then starts
+``python -m storage.prepare``, which parses, validates and builds the rows of batch
+*n + 1* while this process writes batch *n* with ``executemany``. Batches arrive in file
+order. What stays here is what needs the transaction: whether a user_id is already
+stored (then it keeps its primary key and its old rows are replaced, as in
+``storage.ingest``) and the inserts. A bad line arrives as the reader's
+``path:line: ...`` message and is raised here, which rolls the whole file back; so do an
+error or an interrupt here, which also stop the reader.
+
+Same rows, same validation and same errors as the in-process path (``storage.ingest``);
+measured in ``benchmarks/ingest.py``. Small files stay in-process: starting the reader
+costs about a tenth of a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, select
+from tqdm.auto import tqdm
+
+from storage.bulk import bulk_insert, datetime_value, new_user_ids
+from storage.errors import IngestError, UUEError
+from storage.ingest import CHILD_TABLES, USERS, _Writer, counts_of, ingest_transaction
+from storage.prepare import read_frame, write_frame
+from storage.records import StatementRecord
+from storage.tables import Statement, User, batched, utcnow
+
+logger = logging.getLogger(__name__)
+
+MIN_BYTES = 16 << 20  # smaller files are ingested in-process
+READER_MODULE = "storage.prepare"
+STATEMENTS = Statement.__table__
+
+
+def wanted(engine: Engine, path: Path, pipeline: bool | None) -> bool:
+    """Whether to pipeline: as asked, else for a SQLite store and a file of ``MIN_BYTES`` or more."""
+    if pipeline is not None:
+        return pipeline and engine.dialect.name == "sqlite"
+    return engine.dialect.name == "sqlite" and path.is_file() and path.stat().st_size >= MIN_BYTES
+
+
+class _PreparedWriter(_Writer):
+    """Writes the reader's batches of rows (provisional keys) inside the transaction."""
+
+    def write(self, frame: tuple) -> None:
+        _, _lines, duplicates, statements, users, chunks, labels, traits, attributes = frame
+        self.counts["duplicate_lines"] += duplicates
+        if statements:
+            bulk_insert(self.conn, STATEMENTS, statements)
+            self.counts["statements_added"] += len(statements)
+        stored: dict[str, int] = {}
+        for part in batched([row[1] for row in users]):
+            stored.update(self.conn.execute(select(User.user_id, User.id).where(User.user_id.in_(part))).all())
+        children = {"chunks": chunks, "labels": labels, "traits": traits, "user_attributes": attributes}
+        if stored:
+            users, children = self._replace(users, children, stored)
+        bulk_insert(self.conn, USERS, users)
+        self.counts["users_added"] += len(users)
+        for table in CHILD_TABLES:
+            bulk_insert(self.conn, table, children[table.name])
+        self.counts["chunks"] += len(chunks)
+        self.counts["labels"] += len(labels)
+
+    def _replace(self, users: list[tuple], children: dict[str, list[tuple]],
+                 stored: dict[str, int]) -> tuple[list[tuple], dict[str, list[tuple]]]:
+        """Users already stored keep their primary key: their old rows go, their stored row is
+        updated, and their new rows get the stored key. Returns the rows left to insert."""
+        if self.indexes is not None:
+            self.indexes.restore()  # the deletes below go by user_pk
+        key_of = {row[0]: stored[row[1]] for row in users if row[1] in stored}
+        for table in CHILD_TABLES:
+            for part in batched(list(key_of.values())):
+                self.conn.execute(delete(table).where(table.c.user_pk.in_(part)))
+        self.conn.exec_driver_sql(
+            "UPDATE users SET split = ?, metadata = ?, content_hash = ?, num_chunks = ?, updated_at = ? WHERE id = ?",
+            [(split, metadata, digest, n, now, key_of[pk]) for pk, _, split, metadata, digest, n, now in users
+             if pk in key_of])
+        self.counts["users_replaced"] += len(key_of)
+        remapped = {name: [(key_of.get(row[0], row[0]), *row[1:]) for row in rows] for name, rows in children.items()}
+        return [row for row in users if row[0] not in key_of], remapped
+
+
+class _Reader:
+    """The ``storage.prepare`` process: started with a job, read frame by frame, always stopped."""
+
+    def __init__(self, job: dict) -> None:
+        import storage
+
+        package_root = str(Path(storage.__file__).resolve().parent.parent)  # the same code as this process
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                                          os.environ.get("PYTHONPATH")]))}
+        self.errors = tempfile.TemporaryFile()
+        self.process = subprocess.Popen([sys.executable, "-m", READER_MODULE], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.errors, env=env)
+        write_frame(self.process.stdin, job)
+        self.process.stdin.close()
+
+    def frames(self):
+        while True:
+            frame = read_frame(self.process.stdout)
+            if frame is None:
+                self.process.wait()
+                self.errors.seek(0)
+                tail = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+                raise UUEError(f"the ingest's reader process stopped (exit code {self.process.returncode}): "
+                               f"{' / '.join(tail) or 'no message'}; nothing was written")
+            if frame[0] == "done":
+                return
+            if frame[0] == "error":
+                raise IngestError(frame[1])
+            yield frame
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+def ingest_pipelined(engine: Engine, path: Path, statements: Iterable[StatementRecord] = (), *,
+                     batch_size: int = 2000, progress: bool = False) -> dict[str, int]:
+    """``storage.ingest.ingest_files`` for a SQLite store, with a second process reading (see the module)."""
+    with ingest_transaction(engine, statements, _PreparedWriter) as writer:
+        conn = writer.conn
+        first_pk = new_user_ids(conn, 1)[0]
+        job = {"path": str(path), "batch_size": batch_size, "statement_ids": dict(writer.statement_ids),
+               "next_statement_id": (conn.scalar(select(func.max(Statement.id))) or 0) + 1,
+               "next_user_pk": first_pk, "now": datetime_value(conn, utcnow())}
+        reader = _Reader(job)
+        try:
+            with tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
+                for frame in reader.frames():
+                    writer.write(frame)
+                    bar.update(frame[1])
+        finally:
+            reader.close()
+    return counts_of(writer)
