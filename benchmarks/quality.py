@@ -149,6 +149,7 @@ def train_model(mode: str, epochs: int | None, train_users: list, dev_users: lis
 
 def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int | None,
                 overrides: dict[str, Any] | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
+    from benchmarks._compound import compound_metrics
     from uue.evaluation.report import choose_attribute, make_baseline, run_evaluation
 
     data = load_split(name, max_users)
@@ -193,7 +194,14 @@ def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int 
         try:
             embedder, train_seconds = build(model_name)
             seed_all()
-            metrics: dict[str, Any] = dict(run_evaluation(embedder, test, pool, held, attribute=attribute).metrics)
+            evaluation = run_evaluation(embedder, test, pool, held, attribute=attribute)
+            metrics: dict[str, Any] = dict(evaluation.metrics)
+            try:  # the compound rows never turn a model's row into an error
+                metrics.update(compound_metrics(evaluation.user_vectors, embedder.encode_statements(pool), pool,
+                                                [u.statements for u in test]))
+            except Exception as exc:
+                logger.warning("%s / %s: compound audiences failed: %s", name, model_name, exc, exc_info=True)
+                metrics["compound_error"] = f"{type(exc).__name__}: {exc}"
             if train_seconds is not None:
                 metrics["train_seconds"] = train_seconds
         except Exception as exc:  # one failing model (e.g. a mode still in the works) is an error row
@@ -235,6 +243,41 @@ def dataset_table(name: str, info: dict[str, Any], epochs: int) -> str:
         else:
             cells = [_fmt(m.get(key)) for key, _ in COLUMNS]
         lines.append("| " + " | ".join([model_name, *cells]) + " |")
+    return "\n".join(lines)
+
+
+COMPOUND_COLUMNS = [("precision@10", "P@10"), ("ndcg@10", "nDCG@10"), ("recall@10", "R@10"),
+                    ("leak@10", "B in top 10"), ("ndcg@10_overlap", "nDCG@10, B overlaps A")]
+COMPOUND_METHODS = {"naive": "A alone (plain audience)", "compound": "A, not B (UUE compound)",
+                    "average_vector": "Qdrant average_vector 2a−b", "best_score": "Qdrant best_score",
+                    "hard_exclude": "drop z(B) > 2"}
+LIKE_METHODS = {"single": "one example (similar)", "compound": "like the 5 (UUE compound)",
+                "best_score": "Qdrant best_score (max)"}
+
+
+def compound_tables(name: str, info: dict[str, Any]) -> str:
+    """The compound-audience rows (benchmarks/_compound.py): "A but not B" and "like these 5 users"."""
+    results = {m: r for m, r in info["results"].items() if "compound/n_pairs" in r}
+    if not results:
+        return ""
+    any_row = next(iter(results.values()))
+    lines = [f"**{name}: compound audiences** — {int(any_row['compound/n_pairs'])} (A, B) pairs of statements on the "
+             f"test users, relevant = users with A and without B; {int(any_row['compound/n_pairs_overlap'])} pairs "
+             "where ≥ 25% of A's users have B (last column). \"B in top 10\": the share of the top 10 who have B "
+             "(lower is better)", "",
+             "| model | method | " + " | ".join(label for _, label in COMPOUND_COLUMNS) + " |",
+             "|---|---|" + "---|" * len(COMPOUND_COLUMNS)]
+    for model_name, m in results.items():
+        for method, label in COMPOUND_METHODS.items():
+            cells = [_fmt(m.get(f"compound/{method}/{key}")) for key, _ in COMPOUND_COLUMNS]
+            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
+    lines += ["", f"**{name}: like these 5 users** — {int(any_row['like_users/n_statements'])} statements with ≥ 8 test "
+              "users: 5 of them are the examples, relevant = the statement's other users", "",
+              "| model | method | P@10 | nDCG@10 | R@10 |", "|---|---|---|---|---|"]
+    for model_name, m in results.items():
+        for method, label in LIKE_METHODS.items():
+            cells = [_fmt(m.get(f"like_users/{method}/{key}")) for key in ("precision@10", "ndcg@10", "recall@10")]
+            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
     return "\n".join(lines)
 
 
@@ -311,7 +354,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in datasets:
         out[name] = run_dataset(name, modes, args.epochs, args.max_users, overrides, args.cache_dir)
 
-    tables = [dataset_table(name, info, args.epochs) for name, info in out.items()]
+    tables = [table for name, info in out.items()
+              for table in (dataset_table(name, info, args.epochs), compound_tables(name, info)) if table]
     verdicts = [line for name, info in out.items() for line in verdict(name, info, modes[0])]
     text = "\n\n".join(tables) + "\n\n" + "\n".join(f"- {v}" for v in verdicts)
     print("\n" + text)

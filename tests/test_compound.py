@@ -12,6 +12,7 @@ import csv
 import json
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -53,6 +54,20 @@ def served(tmp_path_factory):
     store, home, model, _ = bow_workspace(root, path)
     yield Searcher(store, model=model), home
     store.close()
+
+
+@pytest.fixture(scope="module")
+def http(served):
+    """``uue serve``'s API over the same index, on a real server."""
+    from support.server import running_server
+    from uue.serve.settings import ServeSettings
+    from uue.serve.state import ServeState
+
+    searcher, home = served
+    state = ServeState(store=searcher.store, indexes_dir=home / "indexes", settings=ServeSettings(),
+                       model=searcher.model())
+    with running_server(state) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
 
 
 def group(hits) -> list[str]:
@@ -219,3 +234,75 @@ def test_cli_refuses_with_a_message(served, args, says):
     result = cli(home, "audience", *args)
     assert result.exit_code != 0
     assert says in result.output and "Traceback" not in result.output
+
+
+# ---- HTTP ------------------------------------------------------------------------------
+
+def test_http_compound_audience_answers_as_the_library_does(served, http):
+    searcher, _ = served
+    body = {"statements": [{"text": "enjoys hiking"}], "not_statements": [{"text": "enjoys camping", "weight": 2}],
+            "k": N}
+    got = http.post("/audience/compound", json=body)
+    assert got.status_code == 200, got.text
+    query = CompoundQuery.parse(["enjoys hiking"], ["enjoys camping^2"])
+    assert got.json() == [{"user_id": h.user_id, "score": h.score} for h in searcher.compound_audience(query, N)]
+    assert sorted(h["user_id"] for h in got.json()) == [f"hiker-{i}" for i in range(N)]
+    liked = http.post("/audience/compound", json={"like_users": [{"text": "camper-0"}], "k": 2, "where": ["country=FR"],
+                                                  "since": "2024-02-01", "explain": True}).json()
+    assert sorted(h["user_id"] for h in liked) == ["camper-1", "camper-3"]
+    assert all(h["explanation"]["top"] for h in liked)
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"not_statements": [{"text": "enjoys camping"}]}, 422, "only exclusions given"),
+    ({"statements": [{"text": "a"}, {"text": "a", "weight": 2}]}, 422, "given twice"),
+    ({"statements": [{"text": "a"}], "not_statements": [{"text": "a"}]}, 422, "both wanted"),
+    ({"statements": [{"text": "a", "weight": 0}]}, 422, "weight"),
+    ({"statements": [{"text": "a", "weight": 101}]}, 422, "weight"),
+    ({"statements": [{"text": ""}]}, 422, "text"),
+    ({"like_users": [{"text": "nobody"}]}, 404, "unknown user 'nobody'"),
+    ({"statements": [{"text": "a"}], "where": ["shoe=9"]}, 422, "unknown filter key 'shoe'"),
+    ({"statements": [{"text": "a"}], "k": 0}, 422, "k"),
+    ({}, 422, "give at least one --statement or --like-user"),
+])
+def test_http_refuses_with_json_errors(http, body, status, says):
+    got = http.post("/audience/compound", json=body)
+    assert got.status_code == status, got.text
+    assert says in got.json()["error"] and got.json()["status"] == status
+
+
+# ---- the quality benchmark's measurement --------------------------------------------
+
+def test_benchmark_counts_a_and_not_b_by_the_known_truth():
+    from benchmarks._compound import compound_metrics
+
+    e = np.eye(4, dtype=np.float32)
+    both = (0.9 * e[0] + 0.4 * e[1]) / np.hypot(0.9, 0.4)  # A and B: the highest A score
+    only_a = 0.8 * e[0] + 0.6 * e[2]
+    users_ = np.stack([both] * 5 + [only_a] * 5 + [e[1]] * 5 + [e[3]] * 5)
+    truths = [["A", "B"]] * 5 + [["A"]] * 5 + [["B"]] * 5 + [[]] * 5
+    m = compound_metrics(users_, e[:2], ["A", "B"], truths)
+    # pairs (A, not B): relevant = the A-only users, ranked 6-10 by A alone; (B, not A): the B-only users, ranked 1-5
+    assert m["compound/n_pairs"] == 2 and m["compound/n_pairs_overlap"] == 2
+    assert m["compound/naive/precision@10"] == pytest.approx(0.5)
+    assert m["compound/naive/recall@10"] == pytest.approx(1.0)
+    assert m["compound/naive/leak@10"] == pytest.approx(0.5)
+    assert m["compound/naive/ndcg@10"] < 1.0 and m["compound/compound/ndcg@10"] >= m["compound/naive/ndcg@10"]
+    assert m["like_users/n_statements"] == 2  # A and B have >= 8 users each
+    assert m["like_users/compound/ndcg@10"] == pytest.approx(1.0)
+
+
+def test_benchmark_compaction_keeps_every_inner_product():
+    from scipy import sparse
+
+    from benchmarks._compound import compact
+
+    rng = np.random.default_rng(1)
+    users_ = sparse.random(6, 500, density=0.05, random_state=1, format="csr")
+    statements = sparse.random(3, 500, density=0.05, random_state=2, format="csr")
+    u, s = compact(users_, statements)
+    assert u.shape == (6, 9) and s.shape == (3, 9)
+    dense = np.vstack([users_.toarray(), statements.toarray()])
+    assert np.allclose(np.vstack([u, s]) @ np.vstack([u, s]).T, dense @ dense.T, atol=1e-5)
+    small = rng.standard_normal((4, 3)).astype(np.float32)
+    assert compact(small, small[:2])[0] is not None and compact(small, small[:2])[0].shape == (4, 3)

@@ -109,6 +109,26 @@ def test_errors_show_on_the_page(page):
     assert "unknown user 'nobody'" in page.inner_text("#error")
 
 
+def test_a_compound_audience_from_the_page(page):
+    page.click("#compound summary")
+    page.fill("#like", "baking-0\nbaking-1^2")
+    page.fill("#k", "4")
+    page.click("#find")
+    page.wait_for_function("document.getElementById('results-title').textContent.includes('compound')")
+    found = page.eval_on_selector_all("#audience .user-link", "b => b.map(x => x.textContent)")
+    assert sorted(found) == ["baking-2", "baking-3", "baking-4", "baking-5"]  # like them, never them
+    assert page.locator("#audience .explain li").count() > 0
+    page.fill("#not", "enjoys chess^lots")
+    page.click("#find")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "must be a weight" in page.inner_text("#error")
+    page.fill("#not", "")
+    page.fill("#like", "")
+    page.fill("#statement", "")
+    page.click("#find")
+    page.wait_for_function("document.getElementById('error').textContent.includes('give a statement')")
+
+
 def test_stored_text_is_shown_as_text_never_markup(page):
     page.fill("#user-id", "mallory")
     page.press("#user-id", "Enter")

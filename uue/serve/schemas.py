@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from uue.search.compound_query import MAX_TERMS, MAX_WEIGHT
+
 MAX_K = 1000  # results per query over HTTP (the library allows 10,000)
 MAX_BATCH = 64  # statements per batch audience request
 MAX_TEXT = 2000  # characters of a statement
@@ -41,15 +43,40 @@ class StatementHit(BaseModel):
     explanation: Explanation | None = None
 
 
-class BatchAudienceRequest(BaseModel):
-    statements: list[Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]] = Field(
-        min_length=1, max_length=MAX_BATCH, description=f"At most {MAX_BATCH} statements")
+class AudienceQuery(BaseModel):
+    """What every audience request body shares: ``k``, the filters and the search settings."""
+
     k: int = Field(10, ge=1, le=MAX_K)
     where: list[str] = Field(default_factory=list, max_length=MAX_WHERE)
     since: str | None = Field(None, max_length=64)
     until: str | None = Field(None, max_length=64)
     nprobe: int | None = Field(None, ge=1, le=65536)
     ef_search: int | None = Field(None, ge=1, le=65536)
+
+
+class BatchAudienceRequest(AudienceQuery):
+    statements: list[Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"At most {MAX_BATCH} statements")
+
+
+class Weighted(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="A statement, or a user id")
+    weight: float = Field(1.0, gt=0, le=MAX_WEIGHT, description="Its influence (default 1)")
+
+
+class CompoundAudienceRequest(AudienceQuery):
+    """A compound audience (`uue audience --statement ... --not-statement ... --like-user ...`):
+    at least one statement or liked user; scoring in the README, "Compound audiences"."""
+
+    statements: list[Weighted] = Field(default_factory=list, max_length=MAX_TERMS, description="Wanted statements")
+    not_statements: list[Weighted] = Field(default_factory=list, max_length=MAX_TERMS,
+                                           description="Statements whose users are pushed down")
+    like_users: list[Weighted] = Field(default_factory=list, max_length=MAX_TERMS,
+                                       description="User ids: find users like them")
+    unlike_users: list[Weighted] = Field(default_factory=list, max_length=MAX_TERMS,
+                                         description="User ids whose look-alikes are pushed down")
+    explain: bool = Field(False, description="Add each result's chunks that match the wanted inputs best")
+    explain_top: int = Field(3, ge=1, le=20)
 
 
 class BatchAudienceResult(BaseModel):

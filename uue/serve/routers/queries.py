@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Path, Query
 
 from storage.filters import UserFilter, parse_filter
@@ -18,6 +20,7 @@ from uue.serve.schemas import (
     MAX_TEXT,
     BatchAudienceRequest,
     BatchAudienceResult,
+    CompoundAudienceRequest,
     Explanation,
     StatementHit,
     UserHit,
@@ -32,10 +35,13 @@ EXPLAIN_TOP = Annotated[int, Query(ge=1, le=20, description="Chunks per explaine
 USER_ID = Annotated[str, Path(min_length=1, max_length=512)]
 
 
-def _explained(state: ServeState, hits: list[Hit], text: str, explain: bool, top: int) -> list[UserHit]:
+def _explained(state: ServeState, hits: list[Hit], vector: Callable[[], np.ndarray], explain: bool,
+               top: int) -> list[UserHit]:
+    """Hits as the API returns them; with ``explain``, each with its chunks that score highest against
+    ``vector()`` (``[1, d]``, computed only then)."""
     out = [UserHit(user_id=h.user_id, score=h.score) for h in hits]
     if explain and hits:
-        vector = state.searcher.statement_vectors([text])
+        vector = vector()
         for hit, why in zip(out, state.explainer.explain([h.user_id for h in hits], vector, top)):
             hit.explanation = Explanation(**why.to_json())
     return out
@@ -48,7 +54,7 @@ def audience(state: Annotated[ServeState, Depends(get_state)],
              k: K = 10, explain: EXPLAIN = False, explain_top: EXPLAIN_TOP = 3) -> list[UserHit]:
     """The users that the statement describes best (`uue audience TEXT`)."""
     hits = state.searcher.audience(text, k, filters, params)
-    return _explained(state, hits, text, explain, explain_top)
+    return _explained(state, hits, lambda: state.searcher.statement_vectors([text]), explain, explain_top)
 
 
 @router.post("/audience/batch", response_model=list[BatchAudienceResult], response_model_exclude_none=True)
@@ -61,6 +67,22 @@ def audience_batch(request: BatchAudienceRequest,
     return [BatchAudienceResult(statement=text, users=[UserHit(**asdict(h)) for h in
                                                        searcher.audience(text, request.k, filters, params)])
             for text in request.statements]
+
+
+@router.post("/audience/compound", response_model=list[UserHit], response_model_exclude_none=True)
+def audience_compound(request: CompoundAudienceRequest,
+                      state: Annotated[ServeState, Depends(get_state)]) -> list[UserHit]:
+    """Statements and users, wanted or excluded, with weights, plus filters (`uue audience --statement ...
+    --not-statement ... --like-user ... --unlike-user ...`). 422 for an ambiguous query (an input twice,
+    one both wanted and excluded, only exclusions), 404 for an unknown user."""
+    from uue.search.compound import CompoundQuery, query_vector
+
+    query = CompoundQuery.of(*([(w.text, w.weight) for w in items] for items in (
+        request.statements, request.not_statements, request.like_users, request.unlike_users)))
+    filters = parse_filter(request.where, request.since, request.until)
+    hits = state.searcher.compound_audience(query, request.k, filters, search_params(request.nprobe, request.ef_search))
+    return _explained(state, hits, lambda: query_vector(state.searcher, query)[None, :], request.explain,
+                      request.explain_top)
 
 
 @router.get("/users/{user_id}/similar", response_model=list[UserHit], response_model_exclude_none=True)

@@ -13,8 +13,14 @@ function el(tag, text, cls) {
   return node;
 }
 
-async function api(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" } });
+async function api(path, request) {
+  const init = { headers: { Accept: "application/json" } };
+  if (request !== undefined) {  // a JSON body: POST it
+    init.method = "POST";
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(request);
+  }
+  const response = await fetch(path, init);
   let body = null;
   try { body = await response.json(); } catch (_) { /* not JSON */ }
   if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
@@ -32,6 +38,35 @@ function filterParams() {
   if ($("since").value.trim()) params.set("since", $("since").value.trim());
   if ($("until").value.trim()) params.set("until", $("until").value.trim());
   return params;
+}
+
+// A compound field: one input per line, "TEXT" or "TEXT^WEIGHT" (the CLI's syntax; the server checks the rest).
+function weighted(id) {
+  const out = [];
+  for (const raw of $(id).value.split("\n")) {
+    const line = raw.trim();
+    if (!line) continue;
+    const cut = line.lastIndexOf("^");
+    if (cut < 0) { out.push({ text: line, weight: 1 }); continue; }
+    const weight = Number(line.slice(cut + 1).trim());
+    if (!line.slice(cut + 1).trim() || !Number.isFinite(weight) || weight <= 0) {
+      throw new Error(`“${line}”: the text after ^ must be a weight, a number above 0 (e.g. likes dogs^0.5)`);
+    }
+    out.push({ text: line.slice(0, cut).trim(), weight });
+  }
+  return out;
+}
+
+function compoundBody() {
+  const body = { statements: weighted("also"), not_statements: weighted("not"),
+                 like_users: weighted("like"), unlike_users: weighted("unlike") };
+  if (!Object.values(body).some((list) => list.length)) return null;
+  if (currentStatement) body.statements.unshift({ text: currentStatement, weight: 1 });
+  body.where = $("where").value.split("\n").map((l) => l.trim()).filter(Boolean);
+  for (const key of ["since", "until"]) if ($(key).value.trim()) body[key] = $(key).value.trim();
+  body.k = Number($("k").value || "10");
+  body.explain = $("explain").checked;
+  return body;
 }
 
 function chunkItem(chunk) {
@@ -61,7 +96,9 @@ async function findAudience(event) {
   if ($("explain").checked) params.set("explain", "true");
   $("status").textContent = "searching…";
   try {
-    const hits = await api("/audience?" + params);
+    const compound = compoundBody();
+    if (!compound && !currentStatement) throw new Error("give a statement (or a compound audience below)");
+    const hits = compound ? await api("/audience/compound", compound) : await api("/audience?" + params);
     const list = $("audience");
     list.replaceChildren();
     const top = hits.length ? Math.max(...hits.map((h) => h.score), 1e-6) : 1;
@@ -80,7 +117,8 @@ async function findAudience(event) {
       }
       list.append(li);
     }
-    $("results-title").textContent = `${hits.length} users for “${currentStatement}”`;
+    const asked = compound ? "the compound audience" : `“${currentStatement}”`;
+    $("results-title").textContent = `${hits.length} users for ${asked}`;
     $("results").hidden = false;
     if (!hits.length) list.append(el("li", "no users match the filters"));
   } catch (error) {
