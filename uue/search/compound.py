@@ -143,7 +143,7 @@ def compound_audience(searcher: Searcher, query: CompoundQuery, k: int = 10, use
                                         exclude=exclude)
         keep = ids[0] >= 0
         ids, found = ids[0][keep], found[0][keep]
-        ids, first = np.unique(ids, return_index=True)  # one row per user, whatever the index holds
+        ids = np.unique(ids)  # one row per user, whatever the index holds
         bound = float(found.min()) if len(found) else -np.inf
         scores = scorer.score(users.vectors.get(ids)) if len(ids) else np.zeros(0, np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
