@@ -16,7 +16,8 @@ from uue.model.config import NEGATIVE_SAMPLERS
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Model directory (default: a new HOME/models/<timestamp>; with --resume, the checkpoint's run).")
 @click.option("--resume", "resume", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Continue exactly from a checkpoint-epoch-N directory, with its config (only --epochs may change).")
+              help="Continue exactly from a checkpoint-epoch-N (or checkpoint-step-S) directory, with its config "
+                   "(only --epochs and --save-steps may change).")
 @click.option("--base-model", default=None, help="Hugging Face model name or local directory.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Users per training step.")
 @click.option("--max-users", type=click.IntRange(min=1), default=None, help="Use at most N train (and N dev) users.")
@@ -24,24 +25,28 @@ from uue.model.config import NEGATIVE_SAMPLERS
               help="Negative sampler (default: semi-hard).")
 @click.option("--negative-option", "negative_options", multiple=True, metavar="KEY=VALUE",
               help="A mining option, e.g. range_max=30, relative_margin=0.05, refresh_every=epoch. Repeatable.")
+@click.option("--save-steps", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Also checkpoint every N steps inside an epoch (checkpoint-step-N; the newest is kept). 0: off.")
 @json_option
 @click.pass_context
 def train(ctx: click.Context, config_file: str | None, epochs: int | None, output_dir: str | None,
           resume: str | None, base_model: str | None, batch_size: int | None, max_users: int | None,
-          negatives: str | None, negative_options: tuple[str, ...], as_json: bool) -> None:
+          negatives: str | None, negative_options: tuple[str, ...], save_steps: int | None, as_json: bool) -> None:
     """Train the dual encoder on the ingested users; register it as the active model.
 
-    With --resume DIR the run continues exactly with the checkpoint's own config and
-    --max-users; only --epochs may change (to train longer).
+    The train split is streamed from the store a block of users at a time, so memory does
+    not grow with the number of users. With --resume DIR the run continues exactly with
+    the checkpoint's own config and --max-users; only --epochs (to train longer) and
+    --save-steps may change.
 
-    Example: uue train --epochs 5 --negatives hard
+    Example: uue train --epochs 5 --save-steps 1000
     """
     from pathlib import Path
 
     from uue.model.backbones import resolve_model_path
     from uue.model.config import config_from_sources
 
-    overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size,
+    overrides = {"num_epochs": epochs, "base_model_name": base_model, "batch_size": batch_size, "save_steps": save_steps,
                  "negatives": negatives, "sampler_options": key_values(negative_options, "--negative-option"),
                  "trust_remote_code": True if trust_remote_code(ctx) else None}  # None: your --config's, else off
     if resume:

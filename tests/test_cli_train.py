@@ -101,7 +101,7 @@ def test_resume_extends_with_epochs(home: Path, run) -> None:
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--batch-size", "8"], ["batch_size is 4 in the checkpoint, not 8", "only --epochs may change"]),
+    (["--batch-size", "8"], ["batch_size is 4 in the checkpoint, not 8", "only --epochs and --save-steps may change"]),
     (["--base-model", "other-model"], ["base_model_name", "other-model"]),
     (["--negatives", "hard"], ["negatives is \"random\" in the checkpoint, not \"hard\""]),
     (["--negative-option", "range_max=30"], ["extra", "range_max"]),

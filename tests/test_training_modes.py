@@ -13,6 +13,7 @@ from support.tiny_models import tiny_bert
 from support.topic_users import STATEMENTS, TOPICS, config, make_users, words
 from uue.model.config import ConfigError, ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
+from uue.training.selection import in_dev_slice
 from uue.training.steps import backbone_layer_count
 from uue.training.trainer import UniversalUserEmbeddingTrainer
 
@@ -82,7 +83,7 @@ def test_without_dev_users_a_slice_of_training_users_selects(bert_dir, data) -> 
     train, _, pool = data
     trainer = UniversalUserEmbeddingTrainer(config(bert_dir, training_mode="locked", num_epochs=1), train, [], pool,
                                             show_progress=False)
-    dev_ids = {u.user_id for u in train if trainer_module.in_dev_slice(u.user_id)}
+    dev_ids = {u.user_id for u in train if in_dev_slice(u.user_id)}
     assert trainer.dev_users and len(trainer.dev_users) == len(dev_ids) and trainer.dev_from_train
     assert len(trainer.step_users) == len(train) - len(dev_ids)
     assert trainer.train()["dev_from_train"]

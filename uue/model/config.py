@@ -46,6 +46,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
     "max_temperature": (_FLOAT, 0, None, False, True),
     "user_loss_weight": (_FLOAT, 0, None, True, True),
     "save_total_limit": (_INT, 1, None, True, True),
+    "save_steps": (_INT, 0, None, True, True),
     "partial_layers": (_INT, 1, None, True, True),
     "anchor_weight": (_FLOAT, 0, None, True, True),
     "open_vocabulary_mix": (_FLOAT, 0, 1, True, True),
@@ -117,6 +118,7 @@ class ModelConfig:
     # undone for them, uue/model/open_vocabulary.py), 1 = as if trained; the default by measurement
     open_vocabulary_mix: float = 0.0
     save_total_limit: int = 2  # checkpoints kept besides the best model (older ones are deleted)
+    save_steps: int = 0  # also checkpoint every N steps inside an epoch (checkpoint-step-N, the newest kept); 0 = off
     negatives: str = "semi-hard"  # random | hard | semi-hard (benchmarks/negatives.py: the winner)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1

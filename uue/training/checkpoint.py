@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,13 @@ from storage.errors import UUEError
 from uue.model.config import OPTIONAL_FIELDS, ConfigError, ModelConfig, config_from_sources
 from uue.model.dual_encoder import CONFIG_FILE, WEIGHTS_FILE
 
+logger = logging.getLogger(__name__)
+
 STATE_FILE = "training_state.pt"
+CHECKPOINT_PREFIX = "checkpoint-epoch-"
+STEP_PREFIX = "checkpoint-step-"  # mid-epoch checkpoints (config.save_steps)
 # config fields a resume may change (trust_remote_code: the caller's choice, never the checkpoint's)
-RESUMABLE = ("num_epochs", "save_total_limit", "trust_remote_code")
+RESUMABLE = ("num_epochs", "save_total_limit", "save_steps", "trust_remote_code")
 
 
 @dataclass
@@ -58,6 +64,26 @@ def read_checkpoint(directory: str | Path, map_location: str | torch.device = "c
     except (ConfigError, TypeError, ValueError, OSError) as exc:
         raise UUEError(f"cannot read the checkpoint config {config_file}: {exc}") from None
     return Checkpoint(directory, config, epoch, step, run, state)
+
+
+def prune_epoch_checkpoints(output_dir: Path, current: int, keep: int) -> None:
+    """Keep the newest ``keep`` epoch checkpoints up to ``current`` (the best model lives at the root)."""
+    found = sorted((int(p.name[len(CHECKPOINT_PREFIX):]), p) for p in output_dir.glob(f"{CHECKPOINT_PREFIX}*")
+                   if p.name[len(CHECKPOINT_PREFIX):].isdigit() and (p / STATE_FILE).is_file())
+    # only this run's epochs so far: a later epoch left by an earlier run (resumed from before it) is
+    # overwritten when this run gets there, and never counts as "newer" than the one just written
+    found = [(n, p) for n, p in found if n <= current]
+    for _, old in found[:-keep]:
+        logger.info("removing old checkpoint %s (save_total_limit %d)", old, keep)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def prune_step_checkpoints(output_dir: Path, up_to: int) -> None:
+    """Remove mid-epoch checkpoints of steps <= ``up_to`` (a newer checkpoint supersedes them)."""
+    for path in output_dir.glob(f"{STEP_PREFIX}*"):
+        number = path.name[len(STEP_PREFIX):]
+        if number.isdigit() and int(number) <= up_to:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def config_conflicts(saved: ModelConfig, wanted: ModelConfig) -> list[str]:
@@ -117,5 +143,5 @@ def resume_config(resume: str | Path, config_file: str | Path | None = None,
     conflicts = config_conflicts(checkpoint.config, config)
     if conflicts:
         raise UUEError(f"--resume continues {resume} exactly with its own config.json, but " + "; ".join(conflicts)
-                       + ". Leave those options out (only --epochs may change), or start a new run without --resume")
+                       + ". Leave those options out (only --epochs and --save-steps may change), or start a new run without --resume")
     return config

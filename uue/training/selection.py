@@ -26,10 +26,32 @@ from uue.model.open_vocabulary import OpenVocabulary
 RECALL_K = 10
 SELECTION_KEYS = (f"dev_recall@{RECALL_K}", "dev_statement_auc", "dev_half_recall@1")
 DEV_SLICE = 10  # 1 in DEV_SLICE training users (by a hash of user_id) selects the model when there are no dev users
+# dev users that select the model: more are a uniform sample of this many (by a hash of user_id), so the
+# memory and time of model selection stay flat however many users the store holds
+MAX_DEV_USERS = 10_000
+
+
+def _user_hash(user_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(user_id.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def in_dev_slice(user_id: str) -> bool:
-    return int.from_bytes(hashlib.blake2b(user_id.encode("utf-8"), digest_size=8).digest(), "big") % DEV_SLICE == 0
+    return _user_hash(user_id) % DEV_SLICE == 0
+
+
+def dev_key(user_id: str) -> int:
+    """The key ``dev_sample`` ranks users by (63 bits: fits an int64)."""
+    return _user_hash(user_id) >> 1
+
+
+def dev_sample(keys: np.ndarray, cap: int | None = None) -> np.ndarray:
+    """Positions (ascending) of the ``cap`` (default ``MAX_DEV_USERS``) users with the smallest
+    ``dev_key`` (all when there are at most ``cap``; ties by position): a uniform,
+    deterministic sample of the dev users."""
+    cap = MAX_DEV_USERS if cap is None else cap
+    if len(keys) <= cap:
+        return np.arange(len(keys))
+    return np.sort(np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")[:cap])
 
 
 def statement_auc(scores: np.ndarray, positives: Sequence[set[int]]) -> float | None:

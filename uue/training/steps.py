@@ -87,24 +87,13 @@ def freeze_for_mode(model: UniversalUserEmbeddingModel, mode: str, partial_layer
 class LockedSteps:
     """Locked mode: fixed chunk and statement vectors, the user side trains."""
 
-    def __init__(self, model: UniversalUserEmbeddingModel, users: Sequence[TrainUser], pool: Sequence[str],
-                 config, cache: ChunkVectorCache | None, show_progress: bool = False,
-                 known_statements: dict[str, np.ndarray] | None = None) -> None:
-        from tqdm.auto import tqdm
-
-        self.model, self.config = model, config
+    def __init__(self, model: UniversalUserEmbeddingModel, pool: Sequence[str], config, cache: ChunkVectorCache | None,
+                 show_progress: bool = False, known_statements: dict[str, np.ndarray] | None = None) -> None:
+        self.model, self.config, self.cache, self.show_progress = model, config, cache, show_progress
         self.device = model.device
+        self.users: Sequence[TrainUser] = []
         self.rows: list[np.ndarray] = []
-        texts: list[str] = []
-        for user in users:
-            keep = evenly_spaced(len(user.texts), LOCKED_MAX_CHUNKS)
-            self.rows.append(np.arange(len(texts), len(texts) + len(keep)))
-            texts.extend(user.texts[i] for i in keep)
-        parts = []
-        with tqdm(total=0, desc="chunk vectors", unit="text", disable=not show_progress) as bar:
-            for start in range(0, len(texts), CHUNK_BLOCK):  # bounded memory; each block lands in the cache
-                parts.append(model.chunk_vectors(texts[start:start + CHUNK_BLOCK], cache=cache, bar=bar).detach())
-        self.chunks = torch.cat(parts) if parts else torch.zeros(0, model.encoder.hidden_size, device=self.device)
+        self.chunks = torch.zeros(0, model.encoder.hidden_size, device=self.device)
         # the pool's fixed vectors: read from the serving statement build where it holds them
         # (``known_statements``, same statement side), the rest encoded once
         known = known_statements or {}
@@ -117,13 +106,31 @@ class LockedSteps:
             vectors[missing] = model.encode_statements([pool[i] for i in missing])
         self.reused_statements = len(pool) - len(missing)
         self.statements = torch.from_numpy(vectors).to(self.device)
-        self.users = users
         self.statement_loss = MultiPositiveInfoNCELoss(config.temperature, config.min_temperature,
                                                        config.max_temperature).to(self.device)
         self.user_loss = UserContrastiveLoss(config.temperature, config.min_temperature,
                                              config.max_temperature).to(self.device)
-        logger.info("locked training on %d chunk vectors of %d users, %d fixed statement vectors",
-                    len(texts), len(users), len(pool))
+
+    def set_users(self, users: Sequence[TrainUser]) -> None:
+        """The users steps index into from now on (a block): their chunk vectors (at most
+        ``LOCKED_MAX_CHUNKS`` each) are read through the cache, the rest encoded, and held
+        until the next block replaces them."""
+        from tqdm.auto import tqdm
+
+        self.users, self.rows = users, []
+        self.chunks = torch.zeros(0, self.model.encoder.hidden_size, device=self.device)  # free the last block first
+        texts: list[str] = []
+        for user in users:
+            keep = evenly_spaced(len(user.texts), LOCKED_MAX_CHUNKS)
+            self.rows.append(np.arange(len(texts), len(texts) + len(keep)))
+            texts.extend(user.texts[i] for i in keep)
+        parts = []
+        with tqdm(total=0, desc="chunk vectors", unit="text", disable=not self.show_progress, leave=False) as bar:
+            for start in range(0, len(texts), CHUNK_BLOCK):  # bounded memory; each block lands in the cache
+                parts.append(self.model.chunk_vectors(texts[start:start + CHUNK_BLOCK], cache=self.cache,
+                                                      bar=bar).detach())
+        self.chunks = torch.cat(parts) if parts else torch.zeros(0, self.model.encoder.hidden_size, device=self.device)
+        logger.debug("locked training block: %d chunk vectors of %d users", len(texts), len(users))
 
     def loss_modules(self) -> list[torch.nn.Module]:
         return [self.statement_loss, self.user_loss]
@@ -166,9 +173,9 @@ class LockedSteps:
 class TextSteps:
     """Partial and full modes: texts through the backbone with gradients."""
 
-    def __init__(self, model: UniversalUserEmbeddingModel, users: Sequence[TrainUser], pool: Sequence[str],
-                 config, sampler, encode_pool) -> None:
-        self.model, self.config, self.users, self.pool = model, config, users, pool
+    def __init__(self, model: UniversalUserEmbeddingModel, pool: Sequence[str], config, sampler, encode_pool) -> None:
+        self.model, self.config, self.pool = model, config, pool
+        self.users: Sequence[TrainUser] = []
         self.sampler, self.encode_pool = sampler, encode_pool
         self.device = model.device
         self.statement_loss = SymmetricInfoNCELoss(config.temperature, config.min_temperature,
@@ -178,6 +185,10 @@ class TextSteps:
         # pretrained statement vectors: the anchor that keeps the statement side in place
         self.anchor = (torch.from_numpy(model.encode_statements(list(pool))).to(self.device)
                        if config.training_mode == "partial" and config.anchor_weight > 0 else None)
+
+    def set_users(self, users: Sequence[TrainUser]) -> None:
+        """The users steps index into from now on (a block)."""
+        self.users = users
 
     def loss_modules(self) -> list[torch.nn.Module]:
         return [self.statement_loss, self.user_loss]

@@ -1,8 +1,9 @@
-"""Training from a workspace's store: load the splits, train, register the model."""
+"""Training from a workspace's store: stream the train split, train, register the model."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ import numpy as np
 from index.builds import active_build
 from index.vectors import VectorSet, build_stem, read_statement_fingerprint
 from storage.errors import NotFound, UUEError
-from uue.data.schema import UserData
 from uue.model.chunk_cache import ChunkVectorCache
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import UniversalUserEmbeddingModel
 from uue.training.checkpoint import read_checkpoint, weights_checksum
+from uue.training.data import BLOCK_USERS, TrainingData
 from uue.training.trainer import UniversalUserEmbeddingTrainer
 
 logger = logging.getLogger(__name__)
@@ -43,14 +44,16 @@ def serving_statement_vectors(store: Any, model: UniversalUserEmbeddingModel) ->
 
 def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *, resume_from: str | Path | None = None,
                      max_users: int | None = None, show_progress: bool = True,
-                     cache_dir: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+                     cache_dir: str | Path | None = None, block_size: int = BLOCK_USERS) -> tuple[Path, dict[str, Any]]:
     """Train on the store's train split (dev split for model selection) and register the model.
 
     The pool is the store's non-held-out statements; held-out ones are dropped from the
-    users' positives. In locked mode the chunk vectors go through the chunk-vector cache
-    in ``cache_dir`` (the workspace's), which the index build then reads: the history of a
-    user is embedded once for training and serving. Returns the model directory and the
-    final metrics.
+    users' positives. Training users are streamed from the store ``block_size`` at a time
+    (``uue.training.data``): memory does not grow with the split. In locked mode the chunk
+    vectors go through the chunk-vector cache in ``cache_dir`` (the workspace's), which the
+    index build then reads: the history of a user is embedded once for training and serving
+    (without ``cache_dir``, a temporary cache file that is deleted at the end). Returns the
+    model directory and the final metrics.
     """
     if store.count_users(split="train") == 0:
         raise UUEError("no training users in the store: run `uue ingest USERS.jsonl` first")
@@ -63,27 +66,23 @@ def train_from_store(store: Any, config: ModelConfig, output_dir: str | Path, *,
             elif limit != saved["max_users"]:
                 raise UUEError(f"cannot resume {resume_from} exactly: it was trained with max_users "
                                f"{saved['max_users']}, not {limit} (leave --max-users out on resume)")
-
-    def load(split: str) -> list[UserData]:
-        users = []
-        for _, record in store.iter_users(split=split):
-            users.append(UserData.from_record(record))
-            if limit is not None and len(users) >= limit:
-                break
-        return users
-
-    pool = [text for _, text in store.statements(held_out=False)]
-    held_out = {text for _, text in store.statements(held_out=True)}
+    data = TrainingData.from_store(store, limit, with_unlabelled=config.resolved().user_loss_weight > 0)
     model = UniversalUserEmbeddingModel.from_config(config)
-    cache = None
-    if cache_dir is not None and config.training_mode == "locked":
-        cache = ChunkVectorCache.for_encoder(cache_dir, model.encoder_fingerprint(), model.encoder.hidden_size)
-    known = serving_statement_vectors(store, model) if config.training_mode == "locked" else None
-    trainer = UniversalUserEmbeddingTrainer(config, load("train"), load("dev"), pool, output_dir=output_dir,
-                                            held_out=held_out, show_progress=show_progress, model=model,
-                                            run_info={"max_users": limit}, chunk_cache=cache,
-                                            known_statements=known)
-    metrics = trainer.train(resume_from=resume_from)
+    locked = config.training_mode == "locked"
+    with tempfile.TemporaryDirectory(prefix="uue-chunks-") as scratch:
+        cache = None
+        if locked:  # on disk, never in memory: the chunk vectors of every training user
+            cache = ChunkVectorCache.for_encoder(cache_dir if cache_dir is not None else scratch,
+                                                 model.encoder_fingerprint(), model.encoder.hidden_size)
+        known = serving_statement_vectors(store, model) if locked else None
+        try:
+            trainer = UniversalUserEmbeddingTrainer(config, output_dir=output_dir, show_progress=show_progress,
+                                                    model=model, run_info={"max_users": limit}, chunk_cache=cache,
+                                                    known_statements=known, data=data, block_size=block_size)
+            metrics = trainer.train(resume_from=resume_from)
+        finally:
+            if cache is not None:
+                cache.close()
     path = Path(output_dir).resolve()
     store.register_model(str(path), config.base_model_name, trainer.model.embedding_dim, metrics,
                          checksum=weights_checksum(path))

@@ -10,31 +10,40 @@ Data handling:
   (``skipped_users`` of the statement term) train only the user–user term.
 - The mode (``config.training_mode``) decides what trains and how a step runs:
   ``uue.training.steps``.
+- Users (``uue.training.data``): lists in memory (the Python API), or the store's train
+  split streamed (``train_from_store``). Each epoch shuffles the users' indices
+  (``rng.permutation``) and walks the permutation a block of ``block_size`` users at a
+  time: only that block (and, locked, its chunk vectors) is in memory. The batches do not
+  depend on the block size; when every user fits in one block they are loaded once.
 - Model selection: on the dev users, or, when there are none, on a deterministic slice
-  of the training users (1 in 10 by a hash of ``user_id``) held back from training. The
+  of the training users (1 in 10 by a hash of ``user_id``) held back from training; at
+  most ``MAX_DEV_USERS`` of them (a seeded sample). The
   untrained starting point is scored as epoch 0; the best epoch by ``dev_selection``
   (``uue.training.selection``) is the model — epoch 0 included, in which case
   ``metrics["improved"]`` is False and a warning says training made things worse.
 
 Layout of ``output_dir``: the best model at the root (``best_epoch.json`` names its
 epoch), ``checkpoint-epoch-N/`` for the last ``save_total_limit`` epochs (model +
-``training_state.pt``; older ones are deleted once a newer one is written), and
+``training_state.pt``; older ones are deleted once a newer one is written),
+``checkpoint-step-S/`` every ``save_steps`` steps inside an epoch (only the newest; gone
+once its epoch's checkpoint is written; it also holds the best model so far), and
 ``training_curves.json`` / ``.png``.
 
 Resuming (``--resume``) continues exactly: the checkpoint's ``config.json`` is the
-config (only ``num_epochs`` and ``save_total_limit`` may change), and
+config (only ``num_epochs``, ``save_total_limit`` and ``save_steps`` may change), and
 ``training_state.pt`` holds, besides optimizer, scheduler and RNG states, what else the
-run was started with (``max_users``) and a fingerprint of its training data.
+run was started with (``max_users``), a fingerprint of its training data and, inside an
+epoch, the batch reached (``position``) and the generator state the epoch's order was
+drawn from (``epoch_rng``), so the rest of the epoch is the same batches. (With hard or
+semi-hard negatives, partial / full modes, the pool is mined again at the resume point.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, load_model
+from safetensors.torch import load_file, load_model, save_file
 from tqdm.auto import tqdm
 
 from storage.errors import UUEError
@@ -52,35 +61,42 @@ from uue.model.chunk_cache import ChunkVectorCache
 from uue.model.config import ModelConfig
 from uue.model.dual_encoder import WEIGHTS_FILE, UniversalUserEmbeddingModel, default_device
 from uue.training.checkpoint import (
+    CHECKPOINT_PREFIX,
     STATE_FILE,
+    STEP_PREFIX,
     config_conflicts,
+    prune_epoch_checkpoints,
+    prune_step_checkpoints,
     read_checkpoint,
     rng_state,
     seed_everything,
     set_rng_state,
 )
+from uue.training.data import TrainingData
 from uue.training.negatives import NegativeSampler, create_sampler
 from uue.training.plots import plot_training_curves
-from uue.training.selection import dev_metrics, in_dev_slice
-from uue.training.steps import LockedSteps, TextSteps, TrainUser, freeze_for_mode
+from uue.training.selection import dev_metrics
+from uue.training.steps import LockedSteps, TextSteps, freeze_for_mode
 
 logger = logging.getLogger(__name__)
 
 BEST_FILE = "best_epoch.json"
-CHECKPOINT_PREFIX = "checkpoint-epoch-"
+BEST_WEIGHTS = "best_model.safetensors"  # in a mid-epoch checkpoint: the best model so far
 SELECTION_METRIC = "dev_selection"
 
 
 class UniversalUserEmbeddingTrainer:
     """Trains a ``UniversalUserEmbeddingModel``; ``train()`` returns the final metrics."""
 
-    def __init__(self, config: ModelConfig, train_data: list[UserData], eval_data: list[UserData],
-                 statement_pool: list[str], output_dir: str | Path | None = None,
+    def __init__(self, config: ModelConfig, train_data: list[UserData] | None = None,
+                 eval_data: list[UserData] | None = None, statement_pool: list[str] | None = None,
+                 output_dir: str | Path | None = None,
                  sampler: NegativeSampler | None = None, held_out: set[str] | None = None,
                  model: UniversalUserEmbeddingModel | None = None, device: str | torch.device | None = None,
                  show_progress: bool = True, run_info: dict[str, Any] | None = None,
                  chunk_cache: ChunkVectorCache | None = None,
-                 known_statements: dict[str, np.ndarray] | None = None) -> None:
+                 known_statements: dict[str, np.ndarray] | None = None, *, data: TrainingData | None = None,
+                 block_size: int | None = None) -> None:
         config = config.resolved()
         self.config = config
         #: JSON-safe facts about how the run was started, kept in checkpoints (e.g. ``max_users``)
@@ -88,29 +104,28 @@ class UniversalUserEmbeddingTrainer:
         self.show_progress = show_progress
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.held_out = {s.strip() for s in (held_out or ())}
-        if not eval_data and len(train_data) >= 10:
-            eval_data = [u for u in train_data if in_dev_slice(u.user_id)]
-            train_data = [u for u in train_data if not in_dev_slice(u.user_id)]
-            logger.info("no dev users: %d training users held back for model selection", len(eval_data))
-        self.dev_from_train = bool(eval_data) and all(u.split != "dev" for u in eval_data)
-        texts = [s.strip() for s in statement_pool] + [s.strip() for u in train_data for s in u.statements]
-        self.pool = [t for t in dict.fromkeys(texts) if t and t not in self.held_out]
-        self.pool_index = {t: i for i, t in enumerate(self.pool)}
-        everyone = self._users(train_data, self.pool_index)
-        self.train_users = [u for u in everyone if u.positives]
-        self.unlabelled_users = [u for u in everyone if not u.positives]
-        self.skipped_users = len(train_data) - len(self.train_users)
-        if not self.train_users and (config.user_loss_weight == 0 or not self.unlabelled_users):
+        if data is None:
+            data = TrainingData.from_lists(list(train_data or []), list(eval_data or []), list(statement_pool or []),
+                                           self.held_out, with_unlabelled=config.user_loss_weight > 0)
+        self.data = data
+        self.pool = data.pool
+        self.pool_index = data.pool_index
+        self.train_users, self.unlabelled_users = data.train_users, data.unlabelled_users  # in-memory data only
+        self.skipped_users = data.skipped_users
+        if not data.labelled and (config.user_loss_weight == 0 or not data.unlabelled):
             raise UUEError("no training user has a (non-held-out) statement: nothing to learn from; "
                            "ingest users with 'statements'")
         # users a step draws from: the labelled ones, plus the rest when the user-user term is on
-        self.step_users = self.train_users + (self.unlabelled_users if config.user_loss_weight > 0 else [])
-        dev_texts = [s.strip() for u in eval_data for s in u.statements]
-        self.dev_pool = [t for t in dict.fromkeys(dev_texts) if t not in self.held_out]
-        self.dev_users = self._users(eval_data, {t: i for i, t in enumerate(self.dev_pool)})
+        self.step_users = data.step_users
+        self.dev_pool, self.dev_users, self.dev_from_train = data.dev_pool, data.dev_users, data.dev_from_train
         if self.skipped_users:
             logger.info("%d training users have no statement: they train the user-user term only", self.skipped_users)
-        self.data_fingerprint = self._fingerprint()
+        self.data_fingerprint = data.fingerprint
+        # users held at once: whole batches; all of them (loaded once) when they fit in one block
+        n = len(self.step_users)
+        block = n if block_size is None else max(1, int(block_size))
+        self.block_size = max(1, math.ceil(block / config.batch_size)) * config.batch_size
+        self.resident = n <= self.block_size
 
         seed_everything(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -129,10 +144,12 @@ class UniversalUserEmbeddingTrainer:
             chunk_cache = ChunkVectorCache(None, self.model.encoder.hidden_size)
         self.chunk_cache = chunk_cache if locked else None
         if locked:
-            self.steps: LockedSteps | TextSteps = LockedSteps(self.model, self.step_users, self.pool, config,
-                                                              self.chunk_cache, show_progress, known_statements)
+            self.steps: LockedSteps | TextSteps = LockedSteps(self.model, self.pool, config, self.chunk_cache,
+                                                              show_progress, known_statements)
         else:
-            self.steps = TextSteps(self.model, self.step_users, self.pool, config, sampler, self._encode_pool)
+            self.steps = TextSteps(self.model, self.pool, config, sampler, self._encode_pool)
+        if self.resident:  # every user (and, locked, their chunk vectors) in memory for the whole run
+            self.steps.set_users(self.step_users.load(np.arange(n)))
         self.sampler = sampler
         self.steps_per_epoch = max(1, math.ceil(len(self.step_users) / config.batch_size))
         self.optimizer, self.scheduler = self._optimizer()
@@ -146,26 +163,6 @@ class UniversalUserEmbeddingTrainer:
     def loss_fn(self) -> torch.nn.Module:
         """The statement-side loss (its ``temperature`` is the one reported)."""
         return self.steps.statement_loss
-
-    @staticmethod
-    def _users(data: Sequence[UserData], index: dict[str, int]) -> list[TrainUser]:
-        out = []
-        for user in data:
-            positives = list(dict.fromkeys(index[s.strip()] for s in user.statements if s.strip() in index))
-            if user.chunks:
-                out.append(TrainUser(user.texts, positives, set(positives)))
-        return out
-
-    def _fingerprint(self) -> str:
-        """A hash of what training sees (pool, users' chunks and positives, dev set), to check on resume."""
-        h = hashlib.sha256()
-        for part in (self.pool, self.dev_pool):
-            h.update(json.dumps(part).encode("utf-8"))
-        for users in (self.step_users, self.dev_users):
-            h.update(str(len(users)).encode())
-            for u in users:
-                h.update(json.dumps([u.texts, u.positives]).encode("utf-8"))
-        return h.hexdigest()
 
     def _trainable(self) -> list[torch.nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
@@ -228,18 +225,27 @@ class UniversalUserEmbeddingTrainer:
 
     # ---- checkpoints ------------------------------------------------------------------
 
-    def _save_checkpoint(self, epoch: int, step: int) -> Path:
+    def _save_checkpoint(self, epoch: int, step: int, position: int = 0, epoch_rng: str = "") -> Path:
+        """``checkpoint-epoch-N`` after epoch N; ``checkpoint-step-S`` at step S inside an
+        epoch (``position`` batches into it, ``epoch_rng`` the generator state its order was drawn from)."""
         assert self.output_dir is not None
-        directory = self.output_dir / f"{CHECKPOINT_PREFIX}{epoch}"
+        name = f"{STEP_PREFIX}{step}" if position else f"{CHECKPOINT_PREFIX}{epoch}"
+        directory = self.output_dir / name
         with translated_writes(directory):
-            self._write_checkpoint(directory, epoch, step)
-        self._prune_checkpoints(epoch)
+            self._write_checkpoint(directory, epoch, step, position, epoch_rng)
+        if position:
+            prune_step_checkpoints(self.output_dir, step - 1)  # the newest mid-epoch checkpoint is enough
+        else:
+            prune_epoch_checkpoints(self.output_dir, epoch, self.config.save_total_limit)
+            prune_step_checkpoints(self.output_dir, step)
         return directory
 
-    def _write_checkpoint(self, directory: Path, epoch: int, step: int) -> None:
+    def _write_checkpoint(self, directory: Path, epoch: int, step: int, position: int, epoch_rng: str) -> None:
         self.model.save_pretrained(directory)
-        state = {"epoch": epoch, "step": step, "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(),
+        if position and self._best_state is not None:  # the best model so far, kept with the run's state
+            save_file({k: v.contiguous() for k, v in self._best_state.items()}, str(directory / BEST_WEIGHTS))
+        state = {"epoch": epoch, "step": step, "position": position, "epoch_rng": epoch_rng,
+                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "loss": {str(i): m.state_dict() for i, m in enumerate(self.steps.loss_modules())},
                  "rng": rng_state(self.rng), "history": json.dumps(self.history),
                  "best_metric": float(self.best_metric), "best_epoch": int(self.best_epoch),
@@ -251,29 +257,20 @@ class UniversalUserEmbeddingTrainer:
             (directory / STATE_FILE).unlink(missing_ok=True)
             raise
 
-    def _prune_checkpoints(self, current: int) -> None:
-        """Keep the newest ``save_total_limit`` checkpoints (the best model lives at the root)."""
-        assert self.output_dir is not None
-        found = sorted((int(p.name[len(CHECKPOINT_PREFIX):]), p) for p in self.output_dir.glob(f"{CHECKPOINT_PREFIX}*")
-                       if p.name[len(CHECKPOINT_PREFIX):].isdigit() and (p / STATE_FILE).is_file())
-        # only this run's epochs so far: a later epoch left by an earlier run (resumed from before it) is
-        # overwritten when this run gets there, and never counts as "newer" than the one just written
-        found = [(n, p) for n, p in found if n <= current]
-        for _, old in found[:-self.config.save_total_limit]:
-            logger.info("removing old checkpoint %s (save_total_limit %d)", old, self.config.save_total_limit)
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _load_checkpoint(self, directory: Path) -> tuple[int, int]:
+    def _load_checkpoint(self, directory: Path) -> tuple[int, int, int, str]:
+        """Restore a checkpoint; returns ``(epoch, step, position, epoch_rng)``."""
         # on the CPU: RNG states must be CPU tensors; the optimizer moves its state to the parameters' device
         checkpoint = read_checkpoint(directory, map_location="cpu")
         state, epoch = checkpoint.state, checkpoint.epoch
+        position = int(state.get("position", 0))
         conflicts = config_conflicts(checkpoint.config, self.config)
         if conflicts:
             raise UUEError(f"cannot resume {directory} exactly: " + "; ".join(conflicts) +
-                           " (resume with the checkpoint's config; only num_epochs may change)")
-        if self.config.num_epochs < epoch:
-            raise UUEError(f"{directory} has already trained {epoch} epochs: num_epochs (--epochs) must be at "
-                           f"least {epoch}, not {self.config.num_epochs}")
+                           " (resume with the checkpoint's config; only num_epochs and save_steps may change)")
+        if self.config.num_epochs < epoch + (1 if position else 0):
+            raise UUEError(f"{directory} has already trained {epoch} epochs{' and part of the next' * bool(position)}: "
+                           f"num_epochs (--epochs) must be at least {epoch + (1 if position else 0)}, "
+                           f"not {self.config.num_epochs}")
         if checkpoint.run.get("data", self.data_fingerprint) != self.data_fingerprint:
             logger.warning("the training data differ from those the checkpoint %s was trained on (users or "
                            "statements changed since): resuming, but not exactly", directory)
@@ -288,7 +285,10 @@ class UniversalUserEmbeddingTrainer:
         except Exception as exc:  # size mismatch, missing keys, corrupt weights file, an older format
             raise UUEError(f"cannot resume from {directory}: its weights or optimizer state do not fit the model "
                            f"built from its config ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})") from None
-        if self.best_epoch == epoch:
+        if position:  # inside an epoch: the best model so far was saved with it (none before epoch 0 is scored)
+            if (directory / BEST_WEIGHTS).is_file():
+                self._best_state = load_file(str(directory / BEST_WEIGHTS), device="cpu")
+        elif self.best_epoch == epoch:
             self._remember_best()
         else:  # the best model lies at the root of the run that wrote the checkpoint
             root = directory.parent
@@ -299,8 +299,12 @@ class UniversalUserEmbeddingTrainer:
                 logger.warning("best model of epoch %d not found under %s; selection restarts", self.best_epoch, root)
                 self.best_metric, self.best_epoch = -math.inf, 0
         set_rng_state(self.rng, state["rng"])
-        logger.info("resumed from %s (epoch %d, step %d)", directory, epoch, state["step"])
-        return epoch, int(state["step"])
+        if position and self.sampler.needs_user_vectors and not isinstance(self.steps, LockedSteps):
+            logger.warning("resuming inside an epoch: the %s negatives are mined again from here, so the rest of "
+                           "the epoch is not exactly what the interrupted run would have done", self.config.negatives)
+        logger.info("resumed from %s (epoch %d, step %d%s)", directory, epoch, state["step"],
+                    f", batch {position} of the next epoch" if position else "")
+        return epoch, int(state["step"]), position, str(state.get("epoch_rng", ""))
 
     def _remember_best(self) -> None:
         self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
@@ -319,32 +323,31 @@ class UniversalUserEmbeddingTrainer:
 
     def train(self, resume_from: str | Path | None = None) -> dict[str, Any]:
         cfg = self.config
-        start_epoch, step = self._load_checkpoint(Path(resume_from)) if resume_from else (0, 0)
+        start_epoch, step, position, epoch_rng = (self._load_checkpoint(Path(resume_from)) if resume_from
+                                                  else (0, 0, 0, ""))
         started = time.perf_counter()
         logger.info("training (%s) on %d users (%d without statements), pool of %d statements, %d dev users, "
-                    "device %s", cfg.training_mode, len(self.step_users), self.skipped_users, len(self.pool),
-                    len(self.dev_users), self.device)
-        if start_epoch == 0 and self.dev_users:  # the untrained starting point, scored like every epoch
+                    "device %s%s", cfg.training_mode, len(self.step_users), self.skipped_users, len(self.pool),
+                    len(self.dev_users), self.device,
+                    "" if self.resident else f", {self.block_size} users at a time")
+        if start_epoch == 0 and not position and self.dev_users:  # the untrained starting point, scored like every epoch
             record = {"epoch": 0, **self.evaluate()}
             self.history["epochs"].append(record)
             logger.info("epoch 0 (untrained): %s", record)
             self._consider(record, 0)
         self.model.train()
         for epoch in range(start_epoch, cfg.num_epochs):
-            order = self.rng.permutation(len(self.step_users))
-            losses = []
-            with tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.num_epochs}", unit="step",
-                      disable=not self.show_progress) as bar:
-                for s in range(0, len(order), cfg.batch_size):
-                    batch = order[s:s + cfg.batch_size].tolist()
-                    loss = self._step(batch, epoch, step)
-                    step += 1
-                    losses.append(loss)
-                    self.history["step_loss"].append(loss)
-                    self.history.setdefault("step_users", []).append(len(batch))  # plots: a small last batch
-                    self.history["temperature"].append(self.steps.temperature)
-                    bar.set_postfix(loss=f"{loss:.3f}", temp=f"{self.steps.temperature:.3f}")
-                    bar.update()
+            if position:  # inside an epoch: its order again, from the generator state it was drawn from
+                resumed = json.dumps(self.rng.bit_generator.state)
+                self.rng.bit_generator.state = json.loads(epoch_rng)
+                order = self.rng.permutation(len(self.step_users))
+                self.rng.bit_generator.state = json.loads(resumed)
+            else:
+                epoch_rng = json.dumps(self.rng.bit_generator.state)
+                order = self.rng.permutation(len(self.step_users))
+            losses = list(self.history["step_loss"][len(self.history["step_loss"]) - position:])
+            step = self._run_epoch(epoch, step, order, position, epoch_rng, losses)
+            position = 0
             record = {"epoch": epoch + 1, "steps": step, "train_loss": float(np.mean(losses)), **self.evaluate()}
             self.history["epochs"].append(record)
             logger.info("epoch %d: %s", epoch + 1, record)
@@ -362,6 +365,39 @@ class UniversalUserEmbeddingTrainer:
             self.model.save_pretrained(self.output_dir)
             self._write_curves()
         return self._final_metrics(step, time.perf_counter() - started)
+
+    def _run_epoch(self, epoch: int, step: int, order: np.ndarray, position: int, epoch_rng: str,
+                   losses: list[float]) -> int:
+        """The epoch's batches from batch ``position`` on, a block of users at a time; returns the step."""
+        cfg = self.config
+        bs, block = cfg.batch_size, self.block_size
+        with tqdm(total=self.steps_per_epoch, initial=position, desc=f"epoch {epoch + 1}/{cfg.num_epochs}",
+                  unit="step", disable=not self.show_progress) as bar:
+            for start in range(position * bs // block * block, len(order), block):
+                members = order[start:start + block]
+                if self.resident:  # batches index every user
+                    local = members
+                else:  # this block's users, read in index (store) order; batches index into them
+                    ordered = np.sort(members)
+                    self.steps.set_users(self.step_users.load(ordered))
+                    local = np.searchsorted(ordered, members)
+                for s in range(max(start, position * bs), start + len(members), bs):
+                    batch = local[s - start:s - start + bs].tolist()
+                    loss = self._step(batch, epoch, step)
+                    step += 1
+                    position += 1
+                    losses.append(loss)
+                    self.history["step_loss"].append(loss)
+                    self.history.setdefault("step_users", []).append(len(batch))  # plots: a small last batch
+                    self.history["temperature"].append(self.steps.temperature)
+                    bar.set_postfix(loss=f"{loss:.3f}", temp=f"{self.steps.temperature:.3f}")
+                    bar.update()
+                    if (cfg.save_steps and self.output_dir is not None and step % cfg.save_steps == 0
+                            and position < self.steps_per_epoch):
+                        self._save_checkpoint(epoch, step, position, epoch_rng)
+        if not self.resident:
+            self.steps.set_users([])  # the last block's memory goes before evaluation
+        return step
 
     def _final_metrics(self, steps: int, seconds: float) -> dict[str, Any]:
         epochs = self.history["epochs"]
