@@ -24,6 +24,8 @@ from uue.evaluation import metrics as M
 
 logger = logging.getLogger(__name__)
 
+SIMILARITY_BLOCK = 2**21  # half_recall_at_1: entries of one block of the similarity matrix (16 MiB in float64)
+
 __all__ = ["per_user_roc_auc", "profile_metrics", "audience_ndcg", "split_halves", "half_recall_at_1"]
 
 
@@ -115,7 +117,7 @@ def _dense(x: Any) -> np.ndarray:
     return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
 
 
-def half_recall_at_1(embedder: Any, histories: Sequence[Sequence[str]], block_size: int = 1024,
+def half_recall_at_1(embedder: Any, histories: Sequence[Sequence[str]], block_size: int | None = None,
                      show_progress: bool = False) -> tuple[float, int]:
     """Fraction of half histories whose nearest other half (inner product) is their own user's other half.
 
@@ -134,6 +136,8 @@ def half_recall_at_1(embedder: Any, histories: Sequence[Sequence[str]], block_si
     else:
         H = np.asarray(H, dtype=np.float64)
     n = len(halves)
+    if block_size is None:  # rows of similarities at once: about SIMILARITY_BLOCK entries, whatever n
+        block_size = max(1, min(1024, SIMILARITY_BLOCK // n))
     partner = np.arange(n) ^ 1
     hits = np.empty(n, dtype=bool)
     for start in range(0, n, block_size):
