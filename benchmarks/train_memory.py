@@ -16,7 +16,8 @@ Peak RSS (``getrusage`` ``ru_maxrss``) of each process is reported, and its grow
 the RSS after imports and model load (the training data's share). Both read the same
 cache file, so neither embeds; CPU seconds are process CPU time (the machine is shared).
 
-    python -m benchmarks.train_memory [--users 10000,100000,300000] [--peer-max 300000]
+    python -m benchmarks.train_memory [--users 10000,100000,300000] [--peer-max 300000] [--workdir DIR]
+    python -m benchmarks.train_memory --users 300000 --peer-max 100000 --workdir DIR --keep-other-sizes
 
 Writes ``benchmarks/results/train_memory.json`` and ``train_memory.md``.
 """
@@ -33,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import markdown_table, write_results
+from benchmarks._common import RESULTS, markdown_table, write_results
 
 BATCH = 64
 
@@ -173,6 +174,8 @@ def main() -> None:
     parser.add_argument("--users", default="10000,100000,300000", help="comma-separated store sizes")
     parser.add_argument("--peer-max", type=int, default=300_000, help="largest size the load-all peer runs at")
     parser.add_argument("--workdir", default=None, help="where the stores go (default: a temporary directory)")
+    parser.add_argument("--keep-other-sizes", action="store_true",
+                        help="keep the rows of sizes not measured now from the existing results file")
     parser.add_argument("--step", choices=["prepare", "measure"], help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -209,16 +212,20 @@ def main() -> None:
             print(f"  {path}: {measured}", flush=True)
             result[path] = measured
         runs.append(result)
+    if args.keep_other_sizes and (RESULTS / "train_memory.json").is_file():  # sizes measured by an earlier run
+        earlier = json.loads((RESULTS / "train_memory.json").read_text())["runs"]
+        runs = sorted(runs + [r for r in earlier if r["n_users"] not in sizes], key=lambda r: r["n_users"])
+    for result in runs:
         stream, peer = result["streaming"], result.get("load-all")
         ratio = f"{peer['growth_mb'] / stream['growth_mb']:.1f}x" if peer else "–"
-        rows.append([f"{n:,}", f"{stream['train_users']:,}", stream["peak_mb"], stream["growth_mb"],
+        rows.append([f"{result['n_users']:,}", f"{stream['train_users']:,}", stream["peak_mb"], stream["growth_mb"],
                      peer["peak_mb"] if peer else "–", peer["growth_mb"] if peer else "–", ratio,
                      stream["cpu_s"], peer["cpu_s"] if peer else "–"])
     table = markdown_table(["users", "train users", "streaming peak RSS MB", "streaming growth MB",
                             "load-all peak RSS MB", "load-all growth MB", "load-all / streaming growth",
                             "streaming CPU s", "load-all CPU s"], rows)
     print(table)
-    write_results("train_memory", {"sizes": sizes, "batch_size": BATCH, "runs": runs}, table)
+    write_results("train_memory", {"sizes": [r["n_users"] for r in runs], "batch_size": BATCH, "runs": runs}, table)
 
 
 if __name__ == "__main__":
