@@ -90,6 +90,19 @@ def test_resume_without_flags_continues_exactly(home: Path, run) -> None:
         assert store.active_model().path == str(resumed_dir.resolve())
 
 
+def test_save_steps_may_change_on_resume_and_changes_no_weight(home: Path, run) -> None:
+    full, _ = run
+    out = home.parent / "stepped"
+    result = uue(home, "train", "--resume", full / "checkpoint-epoch-1", "--save-steps", 2, "--output-dir", out,
+                 "--json")
+    assert result.exit_code == 0, result.output
+    assert ModelConfig.load(out / "config.json").save_steps == 2
+    assert not list(out.glob("checkpoint-step-*"))  # step 4's checkpoint went once epoch 2's was written
+    assert_same_weights(full / "checkpoint-epoch-2", out / "checkpoint-epoch-2")
+    result = uue(home, "train", "--save-steps", -1)
+    assert result.exit_code == 2 and "--save-steps" in result.output
+
+
 def test_resume_extends_with_epochs(home: Path, run) -> None:
     full, _ = run
     out = home.parent / "longer"
