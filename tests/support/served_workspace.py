@@ -31,8 +31,9 @@ def write_users(path: Path) -> Path:
     return path
 
 
-def tiny_model_workspace(root: Path) -> Path:
-    """``root/home``: the topic users ingested, a tiny random locked model registered, indexes built."""
+def tiny_model_workspace(root: Path, database_url: str | None = None) -> Path:
+    """``root/home``: the topic users ingested, a tiny random locked model registered, indexes built.
+    The store is ``home/uue.db`` unless ``database_url`` names another (e.g. PostgreSQL)."""
     from storage.store import Store
     from uue.model.config import ModelConfig
     from uue.model.dual_encoder import UniversalUserEmbeddingModel
@@ -46,7 +47,7 @@ def tiny_model_workspace(root: Path) -> Path:
     model = UniversalUserEmbeddingModel.from_config(ModelConfig(base_model_name=str(backbone), max_chunk_length=32,
                                                                 attention_heads=2))
     model_dir = model.save_pretrained(home / "models" / "tiny")
-    with Store(f"sqlite:///{home / 'uue.db'}") as store:
+    with Store(database_url or f"sqlite:///{home / 'uue.db'}") as store:
         store.ingest_file(write_users(root / "users.jsonl"))
         store.register_model(str(model_dir), str(backbone), model.embedding_dim, checksum=weights_checksum(model_dir))
         build_indexes(store, home / "indexes", progress=False, cache_dir=home / "cache")
