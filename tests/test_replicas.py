@@ -95,18 +95,19 @@ def test_replicas_switch_builds_together_and_honour_deletes_at_once(replicas):
         assert ids(client.get(f"{b}/audience", params=QUERY)) == old
 
         # A rebuild in a third process while clients query both replicas.
-        answers: dict[str, list[tuple[str, ...]]] = {a: [], b: []}
+        answers: dict[str, list[tuple[float, float, tuple[str, ...]]]] = {a: [], b: []}  # (sent, answered, ids)
         errors: list[str] = []
         done = threading.Event()
 
         def hammer(base: str) -> None:
             with httpx.Client(timeout=30) as own:
                 while not done.is_set():
+                    sent = time.monotonic()
                     response = own.get(f"{base}/audience", params=QUERY)
                     if response.status_code != 200:
                         errors.append(f"{base}: {response.status_code} {response.text}")
                     else:
-                        answers[base].append(ids(response))
+                        answers[base].append((sent, time.monotonic(), ids(response)))
 
         threads = [threading.Thread(target=hammer, args=(base,)) for base in (a, b, a, b)]
         for thread in threads:
@@ -125,11 +126,12 @@ def test_replicas_switch_builds_together_and_honour_deletes_at_once(replicas):
         assert len(new) == 24 and {f"late-{i}" for i in range(6)} <= set(new)
         assert ids(client.get(f"{b}/audience", params=QUERY)) == new
         for base in (a, b):
-            seen = set(answers[base])
-            assert seen <= {old, new}, "an answer came from neither the old build nor the new one"
-            assert answers[base] and answers[base][0] == old and answers[base][-1] == new  # served through the switch
-            switched = answers[base].index(new) if new in answers[base] else len(answers[base])
-            assert set(answers[base][switched:]) == {new}, "a replica went back to the old build"
+            got = sorted(answers[base])
+            assert {answer for _, _, answer in got} <= {old, new}, "an answer from neither the old nor the new build"
+            assert got and got[0][2] == old and got[-1][2] == new  # this replica served through the switch
+            switched = min(answered for _, answered, answer in got if answer == new)
+            late = {answer for sent, _, answer in got if sent > switched}
+            assert late == {new}, "a request sent after the replica served the new build got the old one"
 
         # A delete on replica A: replica B's very next query leaves the user out, and still fills k.
         top = ids(client.get(f"{b}/audience", params={**QUERY, "k": 5}))
