@@ -53,6 +53,26 @@ def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
 
 
+INTERESTS_ENV = "UUE_INTERESTS"  # the config key: "1" / "true" / "yes" / "on" makes --interests the default
+
+
+def interests_default() -> bool:
+    import os
+
+    return os.environ.get(INTERESTS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def interests_option(func: Callable) -> Callable:
+    """``--interests/--no-interests`` on a query: score users by their best-matching interest."""
+    return click.option("--interests/--no-interests", "interests", default=None,
+                        help=f"Score each user by their best-matching interest (the multi-interest index, "
+                             f"`uue index build --interests`). Default: ${INTERESTS_ENV}, else off.")(func)
+
+
+def use_interests(flag: bool | None) -> bool:
+    return interests_default() if flag is None else flag
+
+
 def k_option(func: Callable) -> Callable:
     return click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")(func)
 

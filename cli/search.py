@@ -11,6 +11,7 @@ from cli.app import main
 from cli.common import (
     engine_options,
     filter_options,
+    interests_option,
     json_option,
     k_option,
     print_hits,
@@ -19,6 +20,7 @@ from cli.common import (
     search_params_options,
     searcher,
     trust_remote_code,
+    use_interests,
     workspace,
 )
 
@@ -32,20 +34,20 @@ def index_group() -> None:
 
 
 def _build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool, as_json: bool,
-           **engine: Any) -> None:
+           interests: bool | None = None, **engine: Any) -> None:
     from uue.search.builds import build_indexes
 
     ws = workspace(ctx)
     with ws.open_store(create=False) as store:
         result = build_indexes(store, ws.indexes_dir, factory=factory, statement_factory=statement_factory,
                                full=full, progress=not as_json, cache_dir=ws.cache_dir, **engine,
-                               trust_remote_code=trust_remote_code(ctx))
+                               trust_remote_code=trust_remote_code(ctx), interests=interests)
     if as_json:
         from dataclasses import asdict
 
         print_json(asdict(result))
         return
-    for kind in ("users", "statements"):
+    for kind in result.build_ids:
         click.echo(f"{kind:<10} build {result.build_ids[kind]}: {result.factory[kind]}, {result.counts[kind]} vectors "
                    f"({result.embedded[kind]} embedded, {result.reused[kind]} reused)")
     click.echo(f"active now; took {result.seconds:.1f}s")
@@ -56,11 +58,14 @@ def _build(ctx: click.Context, factory: str | None, statement_factory: str | Non
               "(default: the active build's, else Flat).")
 @click.option("--statement-factory", default=None, help="FAISS factory string for the statement pool (default Flat).")
 @click.option("--full", is_flag=True, help="Embed everything again instead of only new or changed users.")
+@click.option("--interests/--no-interests", "interests", default=None,
+              help="Also build the multi-interest index (several vectors per user; README \"Multi-interest users\"). "
+                   "Default: as the active build (kept once built); --no-interests drops it.")
 @engine_options
 @json_option
 @click.pass_context
 def index_build(ctx: click.Context, factory: str | None, statement_factory: str | None, full: bool,
-                as_json: bool, **engine: Any) -> None:
+                interests: bool | None, as_json: bool, **engine: Any) -> None:
     """Embed users and statements with the active model; write and activate both indexes.
 
     Only new or changed users are embedded (and of those, only chunks the cache has not
@@ -68,7 +73,7 @@ def index_build(ctx: click.Context, factory: str | None, statement_factory: str 
 
     Example: uue index build --factory "IVF1024,Flat" --engine ray --workers 2 --shards 4
     """
-    _build(ctx, factory, statement_factory, full, as_json, **engine)
+    _build(ctx, factory, statement_factory, full, as_json, interests, **engine)
 
 
 @index_group.command("rebuild")
@@ -199,13 +204,14 @@ def compound_query(text: str | None, statements: tuple[str, ...], not_statements
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the audience to FILE.csv or FILE.jsonl (rank, user_id, score), with no 10,000 cap.")
 @search_params_options
+@interests_option
 @explain_options
 @json_option
 @click.pass_context
 def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], not_statements: tuple[str, ...],
              like_users: tuple[str, ...], unlike_users: tuple[str, ...], k: int | None, where: tuple[str, ...],
              since: str | None, until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
-             ef_search: int | None, explain: bool, explain_top: int, as_json: bool) -> None:
+             ef_search: int | None, interests: bool | None, explain: bool, explain_top: int, as_json: bool) -> None:
     """The users that the statement TEXT describes best.
 
     A compound audience combines statements and users: --statement and --like-user add
@@ -217,7 +223,8 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
 
     With --out the whole audience is written to a file, from an exact scan of every
     indexed user (best first; -k and --min-score cut it). --explain shows each user's
-    chunks that match the statement (the wanted inputs together) best.
+    chunks that match the statement (the wanted inputs together) best. --interests scores
+    each user by their best-matching interest (a user with a small side interest is found by it).
 
     Example: uue audience "enjoys hiking" --where country=DE --min-score 0.3 --out hikers.csv
 
@@ -227,6 +234,13 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
 
     query = compound_query(text, statements, not_statements, like_users, unlike_users)
     user_filter = parse_filter(where, since, until)
+    explicit, interests = interests, use_interests(interests)
+    if interests and (query is not None or out is not None):
+        if explicit:  # $UUE_INTERESTS only sets the default where it applies
+            raise click.UsageError("--interests scores one statement against each user's interests: a compound "
+                                   "audience (--statement, --not-statement, --like-user, --unlike-user) and --out "
+                                   "use the single user vectors; leave out --interests")
+        interests = False
     if out is not None:
         from uue.search.export import export_audience, export_format
 
@@ -239,7 +253,7 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
         return
     search = searcher(ctx)
     params = search_params(nprobe, ef_search)
-    hits = (search.audience(text, k or 10, user_filter, params) if query is None
+    hits = (search.audience(text, k or 10, user_filter, params, interests=interests) if query is None
             else search.compound_audience(query, k or 10, user_filter, params))
     if min_score is not None:
         hits = [h for h in hits if h.score >= min_score]
@@ -260,18 +274,24 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
 @k_option
 @filter_options
 @search_params_options
+@interests_option
 @json_option
 @click.pass_context
 def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], since: str | None,
-            until: str | None, nprobe: int | None, ef_search: int | None, as_json: bool) -> None:
+            until: str | None, nprobe: int | None, ef_search: int | None, interests: bool | None,
+            as_json: bool) -> None:
     """The users nearest to USER_ID (never USER_ID itself).
+
+    --interests compares interest sets: the weighted average, over USER_ID's interests, of
+    each one's best cosine with any interest of the other user.
 
     Example: uue similar u42 -k 20 --where platform=reddit
     """
     from storage.filters import parse_filter
 
     user_filter = parse_filter(where, since, until)
-    hits = searcher(ctx).similar(user_id, k, user_filter, search_params(nprobe, ef_search))
+    hits = searcher(ctx).similar(user_id, k, user_filter, search_params(nprobe, ef_search),
+                                 interests=use_interests(interests))
     print_hits(hits, as_json, "user_id", "no other users match the filter")
 
 
@@ -282,11 +302,12 @@ def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], si
               help="Also score this free-text statement for the user. Repeatable.")
 @click.option("--calibrated", is_flag=True,
               help="Rank by scores calibrated per statement (standard deviations above the typical user).")
+@interests_option
 @explain_options
 @json_option
 @click.pass_context
 def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...], calibrated: bool,
-            explain: bool, explain_top: int, as_json: bool) -> None:
+            interests: bool | None, explain: bool, explain_top: int, as_json: bool) -> None:
     """The pool statements that describe USER_ID best (plus any --statement).
 
     Scores are cosine similarities. --calibrated ranks by each statement's score
@@ -294,9 +315,17 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
     deviations better than it fits users in general): it demotes statements that are
     close to everyone, and also those true of everyone (see the README's results).
 
+    --interests lists the user's interests (largest first: share of their chunks, an
+    example chunk) with the -k pool statements that describe each best.
+
     Example: uue profile u42 -k 5 --statement "works night shifts" --explain
     """
     search = searcher(ctx)
+    if use_interests(interests):
+        if explain:
+            raise click.UsageError("--explain works on the single user vector: leave out --interests")
+        _print_interests(search.profile(user_id, k, statements, calibrated=calibrated, interests=True), as_json)
+        return
     result = search.profile(user_id, k, statements, calibrated=calibrated)
     if explain:
         hits = result.top + result.scored
@@ -310,3 +339,13 @@ def profile(ctx: click.Context, user_id: str, k: int, statements: tuple[str, ...
     if result.scored:
         click.echo("asked:")
         print_hits(result.scored, False, "statement", "")
+
+
+def _print_interests(result, as_json: bool) -> None:
+    if as_json:
+        print_json(result.to_json())
+        return
+    for i, interest in enumerate(result.interests, start=1):
+        example = interest.example if len(interest.example) <= 100 else interest.example[:97] + "..."
+        click.echo(f"interest {i}: {interest.weight:.0%} of the chunks ({interest.chunks}), e.g. \"{example}\"")
+        print_hits(interest.top, False, "statement", "the statement pool is empty")

@@ -27,7 +27,7 @@ from storage.tables import IndexBuild
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("users", "statements")
+KINDS = ("users", "statements", "interests")  # interests: optional, several vectors per user (row ids)
 EXAMPLES = 5  # ids quoted per problem
 
 
@@ -57,9 +57,11 @@ def record_build(store: Store, *, model_id: int, kind: str, factory: str, dim: i
     return build_id
 
 
-def activate_builds(store: Store, build_ids: Iterable[int]) -> None:
-    """Make these builds the active ones of their kinds, in one transaction."""
+def activate_builds(store: Store, build_ids: Iterable[int], retire: Iterable[str] = ()) -> None:
+    """Make these builds the active ones of their kinds, in one transaction; no build of the
+    kinds in ``retire`` stays active (e.g. interests left out of a build: they would be stale)."""
     wanted = [int(b) for b in build_ids]
+    retired = [_check_kind(k) for k in retire]
     with store.session() as s:
         rows = list(s.scalars(select(IndexBuild).where(IndexBuild.id.in_(wanted))))
         missing = set(wanted) - {r.id for r in rows}
@@ -69,7 +71,7 @@ def activate_builds(store: Store, build_ids: Iterable[int]) -> None:
         twice = [k for k, n in kinds.items() if n > 1]
         if twice:
             raise UUEError(f"cannot activate two builds of the same kind at once: {', '.join(twice)}")
-        s.execute(update(IndexBuild).where(IndexBuild.kind.in_(list(kinds))).values(active=False))
+        s.execute(update(IndexBuild).where(IndexBuild.kind.in_([*kinds, *retired])).values(active=False))
         s.execute(update(IndexBuild).where(IndexBuild.id.in_(wanted)).values(active=True))
     logger.info("activated index build(s) %s", ", ".join(map(str, wanted)))
 
@@ -80,7 +82,7 @@ def active_build(store: Store, kind: str) -> IndexBuild:
         row = s.scalar(select(IndexBuild).where(IndexBuild.kind == _check_kind(kind), IndexBuild.active.is_(True))
                        .order_by(IndexBuild.id.desc()).limit(1))
     if row is None:
-        raise NotFound(f"no {kind} index built yet: run `uue index build`")
+        raise NotFound(f"no {kind} index built yet: run `uue index build{' --interests' if kind == 'interests' else ''}`")
     return row
 
 

@@ -26,9 +26,11 @@ from storage import strict_json
 from storage.errors import NotFound
 
 PARTS = ("ids", "vectors", "hashes")
+EXTRA_PARTS = ("calibration", "owners", "weights", "sizes", "medoids")  # statements: calibration; interests: the rest
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> str:
+def save_array(path: Path, array: np.ndarray) -> str:
+    """Write one array as `.npy` atomically (no pickle); returns its sha256."""
     return atomic_write(path, lambda out: np.save(out, array, allow_pickle=False))[0]
 
 
@@ -98,9 +100,9 @@ class VectorSet:
 
     def save(self, stem: Path) -> dict[str, str]:
         """Write the three files atomically; returns their sha256 (hashed as written) by name."""
-        return {"ids.npy": _atomic_save(Path(f"{stem}.ids.npy"), self.ids),
-                "vectors.npy": _atomic_save(Path(f"{stem}.vectors.npy"), self.vectors),
-                "hashes.npy": _atomic_save(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))}
+        return {"ids.npy": save_array(Path(f"{stem}.ids.npy"), self.ids),
+                "vectors.npy": save_array(Path(f"{stem}.vectors.npy"), self.vectors),
+                "hashes.npy": save_array(Path(f"{stem}.hashes.npy"), self.hashes.astype(str))}
 
     @classmethod
     def load(cls, stem: Path, *, mmap: bool = True, checksums: dict[str, str] | None = None) -> VectorSet:
@@ -123,8 +125,9 @@ class VectorSet:
 
     @staticmethod
     def files(stem: Path) -> list[Path]:
-        """Every file a build may keep next to its index (the statement build's calibration too)."""
-        return [*(Path(f"{stem}.{part}.npy") for part in (*PARTS, "calibration")), Path(f"{stem}.encoder.json")]
+        """Every file a build may keep next to its index (the statement build's calibration, the
+        interest build's owner, weight, size and example of each row, too)."""
+        return [*(Path(f"{stem}.{part}.npy") for part in (*PARTS, *EXTRA_PARTS)), Path(f"{stem}.encoder.json")]
 
 
 def build_stem(build: Any) -> Path:

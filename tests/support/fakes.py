@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -13,6 +14,7 @@ class BagOfWordsEmbedder:
 
     def __init__(self, dim: int = 64) -> None:
         self.embedding_dim = dim
+        self.config = SimpleNamespace(num_chunks_per_user=0)
 
     def _word(self, word: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
@@ -32,3 +34,15 @@ class BagOfWordsEmbedder:
 
     def eval(self) -> BagOfWordsEmbedder:
         return self
+
+    # the model's token-encoder / pooling pieces, for multi-interest builds (uue.search.interests)
+    def chunk_vectors(self, texts: list[str], cache=None):
+        import torch
+
+        return torch.from_numpy(self.encode_statements(list(texts)))
+
+    def pool_users(self, chunk_vectors, groups):
+        import torch
+
+        pooled = torch.stack([chunk_vectors[list(g)].mean(dim=0) for g in groups])
+        return torch.nn.functional.normalize(pooled, dim=-1)

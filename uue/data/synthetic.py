@@ -211,6 +211,14 @@ class SyntheticDataset:
         for i in range(self.n_users):
             yield self._user(rng, f"u{i:07d}")
 
+    def iter_users_with_topics(self) -> Iterator[tuple[dict[str, Any], list[Topic | None]]]:
+        """``iter_users``' users (identical), each with the topic of each of its chunks (None: chatter):
+        the ground truth of a user's interests and their shares (``uue.evaluation.interests``)."""
+        rng = random.Random(self.seed)
+        for i in range(self.n_users):
+            topics: list[Topic | None] = []
+            yield self._user(rng, f"u{i:07d}", topics), topics
+
     # -- one user -------------------------------------------------------------------------
 
     def _interests(self, rng: random.Random) -> list[Topic]:
@@ -260,7 +268,7 @@ class SyntheticDataset:
                                   stars=2 + int(r() * 4))
         return None
 
-    def _user(self, rng: random.Random, user_id: str) -> dict[str, Any]:
+    def _user(self, rng: random.Random, user_id: str, topics: list[Topic | None] | None = None) -> dict[str, Any]:
         r = rng.random
         interests = self._interests(rng)
         mine = frozenset(t.id for t in interests)
@@ -295,6 +303,8 @@ class SyntheticDataset:
                                     {"board": domain} if platform == "forum" else
                                     {"verified_purchase": r() < 0.8} if platform == "review" else {})
             seen.add(text)
+            if topics is not None:
+                topics.append(topic)
             chunks.append({"text": text, "platform": platform, "timestamp": _iso(ts), "metadata": meta})
             ts += 60 + int(rng.expovariate(1 / (3 * 86400)))
         if not chunks:  # only if every template clashed with this user's statements: a lexicon bug

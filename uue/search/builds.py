@@ -28,7 +28,14 @@ from index.errors import IndexFileError
 from index.files import sha256_file
 from index.lock import LOCK_NAME, BuildLock
 from index.sharded import build_sharded, check_shardable, ivfdata_path
-from index.vectors import VectorSet, build_stem, file_checksums, read_statement_fingerprint, write_statement_fingerprint
+from index.vectors import (
+    VectorSet,
+    build_stem,
+    file_checksums,
+    read_statement_fingerprint,
+    save_array,
+    write_statement_fingerprint,
+)
 from storage.errors import NotFound, UUEError
 from storage.store import Store
 from storage.tables import IndexBuild
@@ -108,7 +115,8 @@ class Sharding:
 
 def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
            store: Store, written: list[Path], calibration_sample: np.ndarray | None = None,
-           statement_fingerprint: str | None = None, sharding: Sharding | None = None) -> int:
+           statement_fingerprint: str | None = None, sharding: Sharding | None = None,
+           extra: dict[str, np.ndarray] | None = None) -> int:
     stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     path = stem.with_suffix(".faiss")
     written.extend([path, Path(f"{path}.json"), ivfdata_path(path), *VectorSet.files(stem)])
@@ -124,6 +132,8 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
             index.add(vectors.ids, vectors.vectors)
     checksum = index.save(path)
     files = vectors.save(stem)
+    for name, array in (extra or {}).items():  # arrays kept beside the vectors (interests: owners, weights...)
+        files[f"{name}.npy"] = save_array(Path(f"{stem}.{name}.npy"), array)
     if calibration_sample is not None:
         save_stats(stem, statement_stats(vectors.vectors, calibration_sample))
     if statement_fingerprint is not None:
@@ -138,7 +148,8 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
 def build_indexes(store: Store, directory: Path, *, factory: str | None = None, statement_factory: str | None = None,
                   full: bool = False, progress: bool = True, model=None, cache_dir: Path | None = None,
                   engine: str = "local", address: str | None = None, workers: int | None = None,
-                  shards: int = 1, ondisk: bool = False, trust_remote_code: bool = False) -> BuildResult:
+                  shards: int = 1, ondisk: bool = False, trust_remote_code: bool = False,
+                  interests: bool | None = None) -> BuildResult:
     """Embed what changed with the active model, write both indexes, switch atomically.
 
     ``cache_dir``: the chunk-vector cache (default: ``cache/`` beside ``directory``). One build
@@ -148,6 +159,8 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
     ``engine``: where users are embedded and shards added: ``local`` (this process) or ``ray``
     (``address``: the cluster; ``workers``: model actors, or shard processes locally).
     ``shards`` > 1 or ``ondisk``: build an IVF user index in shards merged by FAISS (``index.sharded``).
+    ``interests``: also build the multi-interest index (``uue.search.interest_build``); None: when
+    the active build has one; False: retire it.
     """
     if engine not in ENGINES:
         raise UUEError(f"unknown build engine {engine!r}; expected one of {', '.join(ENGINES)}")
@@ -168,7 +181,7 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
             return _build_indexes(store, directory, factory=factory, statement_factory=statement_factory,
                                   full=full, progress=progress, model=model, cache_dir=cache_dir,
                                   get_engine=get_engine, sharding=Sharding(shards, ondisk, get_engine),
-                                  trust_remote_code=trust_remote_code)
+                                  trust_remote_code=trust_remote_code, interests=interests)
     finally:
         for opened in engines:
             opened.close()
@@ -177,7 +190,7 @@ def build_indexes(store: Store, directory: Path, *, factory: str | None = None, 
 def _build_indexes(store: Store, directory: Path, *, factory: str | None, statement_factory: str | None,
                    full: bool, progress: bool, model, cache_dir: Path | None,
                    get_engine: Callable[[], EmbeddingEngine], sharding: Sharding,
-                   trust_remote_code: bool = False) -> BuildResult:
+                   trust_remote_code: bool = False, interests: bool | None = None) -> BuildResult:
     started, started_wall = time.perf_counter(), time.time()
     model_row = store.active_model()
     dim = model_row.embedding_dim
@@ -229,7 +242,15 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
             new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
                                    model_row.id, store, written, calibration_sample=sample,
                                    statement_fingerprint=fingerprint, sharding=sharding if kind == "users" else None)
-        activate_builds(store, [new_ids[k] for k in KINDS])
+        if interests is None:
+            interests = _has_active(store, "interests")
+        if interests:
+            from uue.search.interest_build import build_interest_index
+
+            new_ids["interests"] = build_interest_index(store, lazy, directory, result.factory["users"], dim,
+                                                        model_row.id, sources["users"], full, progress, written,
+                                                        result, _write)
+        activate_builds(store, list(new_ids.values()), retire=() if interests else ("interests",))
         result.build_ids = new_ids
     except BaseException:
         for path in written:
@@ -239,6 +260,14 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
     _remove_orphans(store, directory, older_than=started_wall)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _has_active(store: Store, kind: str) -> bool:
+    try:
+        active_build(store, kind)
+    except NotFound:
+        return False
+    return True
 
 
 def _remove_orphans(store: Store, directory: Path, older_than: float) -> None:

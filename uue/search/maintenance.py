@@ -73,6 +73,15 @@ def verify_indexes(store: Store) -> dict[str, Any]:
             problems.append(f"{kind}: the stored vectors and the index hold different ids: run `uue index rebuild`")
         current = np.array([hashes.get(int(i), "") for i in vectors.ids], dtype=str)
         stale[kind] = int((current != vectors.hashes).sum()) if len(vectors) else 0
+    try:  # optional: several vectors per user (`uue index build --interests`)
+        build = active_build(store, "interests")
+    except NotFound:
+        build = None
+    if build is not None:
+        from uue.search.interest_build import verify_interests
+
+        found, stale["interests"] = verify_interests(store, build)
+        problems.extend(f"interests: {p}" for p in found)
     return {"ok": not problems, "problems": problems, "stale": stale}
 
 

@@ -124,6 +124,7 @@ class Searcher:
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
         self._deleted: tuple[tuple[int, int], np.ndarray | None] | None = None  # ((build, version), ids)
         self._lock = threading.RLock()  # one loader at a time: a server shares one Searcher between threads
+        self._interests = None  # uue.search.interest_search.InterestSearch, made on first use
 
     FILTER_CACHE = 64  # resolved filters kept per Searcher (LRU), valid until the next ingest
 
@@ -331,12 +332,23 @@ class Searcher:
             logger.warning("%d of the %d users matching the filter were ingested after the last index build and are "
                            "not searched: run `uue index build`", len(allowed) - indexed, len(allowed))
 
+    def interest_search(self):
+        """Queries over the multi-interest build (``interests=True``): ``uue.search.interest_search``."""
+        if self._interests is None:
+            from uue.search.interest_search import InterestSearch
+
+            self._interests = InterestSearch(self)
+        return self._interests
+
     def audience(self, text: str, k: int = 10, user_filter: UserFilter | None = None,
-                 params: dict | None = None) -> list[UserHit]:
-        """The ``k`` users a statement describes best, among those passing the filter."""
+                 params: dict | None = None, interests: bool = False) -> list[UserHit]:
+        """The ``k`` users a statement describes best, among those passing the filter
+        (``interests``: by each user's best-matching interest)."""
         check_k(k)
         query = self.statement_vectors([text])[0]
         allowed = self.allowed_ids(user_filter)
+        if interests:
+            return self.interest_search().audience(query, k, allowed, params)
         return self._search_users(query, k, allowed, None, params)
 
     def audience_scores(self, text: str, user_filter: UserFilter | None = None, min_score: float | None = None,
@@ -381,20 +393,29 @@ class Searcher:
         return compound_audience(self, query, k, user_filter, params)
 
     def similar(self, user_id: str, k: int = 10, user_filter: UserFilter | None = None,
-                params: dict | None = None) -> list[UserHit]:
-        """The ``k`` users nearest to ``user_id`` (never the user itself)."""
+                params: dict | None = None, interests: bool = False) -> list[UserHit]:
+        """The ``k`` users nearest to ``user_id`` (never the user itself; ``interests``: whose
+        interests cover the user's best)."""
         check_k(k)
+        if interests:
+            return self.interest_search().similar(user_id, k, self.allowed_ids(user_filter), params)
         pk, query = self.user_vector(user_id)
         allowed = self.allowed_ids(user_filter)
         return self._search_users(query, k, allowed, pk, params)
 
     def profile(self, user_id: str, k: int = 10, statements: Sequence[str] = (),
-                params: dict | None = None, calibrated: bool = False) -> Profile:
+                params: dict | None = None, calibrated: bool = False, interests: bool = False):
         """The ``k`` pool statements that describe ``user_id`` best, and scores for ``statements``.
 
         ``params`` is accepted for symmetry with the other queries; the pool is scored exactly.
+        ``interests``: an ``InterestProfile`` instead, the top statements of each of the user's interests.
         """
         check_k(k)
+        if interests:
+            if statements or calibrated:
+                raise QueryError("--interests lists each interest's top pool statements: leave out --statement "
+                                 "and --calibrated")
+            return self.interest_search().profile(user_id, k)
         _, query = self.user_vector(user_id)
         pool = self._active("statements")
         stats = pool.calibration if calibrated else None

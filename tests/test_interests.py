@@ -1,0 +1,186 @@
+"""Multi-interest users: clustering, the interests build, and audience / similar / profile over it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from index.builds import active_build
+from storage.filters import parse_filter
+from storage.store import Store
+from support.fakes import BagOfWordsEmbedder
+from uue.operations import delete_users
+from uue.search.builds import build_indexes
+from uue.search.interest_build import InterestRows
+from uue.search.interests import cluster_labels, set_similarity, user_interests
+from uue.search.maintenance import verify_indexes
+from uue.search.queries import QueryError, Searcher
+
+CHESS = "chess opening gambit endgame rook"
+WORDS = {"hiking": "trail summit mountain hiking boots", "chess": CHESS,
+         "baking": "sourdough flour oven baking bread"}
+CHATTER = "went to the shop for milk today"
+CHESS = CHESS
+
+
+def chunks(topic: str, n: int, start: int = 0) -> list[str]:
+    return [f"{WORDS[topic]} day{start + i}" for i in range(n)]
+
+
+def record(user_id: str, texts: list[str], country: str = "DE") -> dict:
+    return {"user_id": user_id, "metadata": {"country": country},
+            "chunks": [{"text": t, "timestamp": f"2024-01-{i + 1:02d}T00:00:00Z"} for i, t in enumerate(texts)]}
+
+
+def people() -> list[dict]:
+    """Chess players (one chess post and chatter), hikers, bakers, and ``minor``: a hiker
+    with two chess posts among seven, and ``both``: hiking and baking in equal measure."""
+    users = [record(f"chess-{i}", [*chunks("chess", 1, i), CHATTER, f"{CHATTER} {i}"], "FR") for i in range(4)]
+    users += [record(f"hiking-{i}", chunks("hiking", 5, 10 * i)) for i in range(3)]
+    users += [record(f"baking-{i}", chunks("baking", 5, 10 * i)) for i in range(3)]
+    users.append(record("minor", [*chunks("hiking", 5, 50), *chunks("chess", 2, 50)]))
+    users.append(record("both", [*chunks("hiking", 3, 70), *chunks("baking", 3, 70)], "FR"))
+    return users
+
+
+@pytest.fixture
+def served(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("UUE_DATABASE_URL", db_url)
+    path, pool = tmp_path / "users.jsonl", tmp_path / "statements.txt"
+    path.write_text("\n".join(json.dumps(u) for u in people()) + "\n")
+    pool.write_text("\n".join(["plays chess", "enjoys hiking trails", "bakes bread", CHESS]) + "\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    store = Store(db_url)
+    store.ingest_file(path, pool)
+    store.register_model(str(home / "models" / "bow"), "bag-of-words", 64)
+    model = BagOfWordsEmbedder()
+    result = build_indexes(store, home / "indexes", progress=False, model=model, interests=True)
+    yield store, home, model, result
+    store.close()
+
+
+def test_disjoint_interests_give_several_clusters_and_one_topic_gives_one():
+    bow = BagOfWordsEmbedder()
+    two = bow.encode_statements([*chunks("hiking", 5), *chunks("chess", 3)])
+    three = bow.encode_statements([*chunks("hiking", 4), *chunks("chess", 3), *chunks("baking", 3)])
+    one = bow.encode_statements(chunks("baking", 8))
+    labels = cluster_labels(two)
+    assert len(set(labels)) == 2 and len(set(labels[:5])) == 1 and len(set(labels[5:])) == 1
+    assert len(set(cluster_labels(three))) == 3
+    assert len(set(cluster_labels(one))) == 1
+    assert len(set(cluster_labels(two[:3]))) == 1  # too few chunks to split
+
+
+def test_interest_vectors_weights_and_examples():
+    bow = BagOfWordsEmbedder()
+    history = [*chunks("hiking", 5), CHATTER, *chunks("chess", 2)]
+    (found,) = user_interests(bow, [history])
+    assert len(found) >= 2 and found.weights[0] == max(found.weights)
+    assert np.isclose(found.weights.sum(), 1.0) and found.sizes.sum() == len(history)
+    assert "hiking" in history[found.medoids[0]]
+    chess = bow.encode_statements([WORDS["chess"]])[0]
+    assert (found.vectors @ chess).max() > 0.85 > 0.6 > float(bow.encode_users([history])[0] @ chess)
+    # a set covers itself best
+    assert set_similarity(found.vectors, found.weights, found.vectors) == pytest.approx(1.0)
+
+
+def test_build_holds_several_vectors_per_user_that_map_back(served):
+    store, home, model, result = served
+    assert result.counts["users"] == 12 and result.counts["interests"] > 12
+    build = active_build(store, "interests")
+    rows = InterestRows.load(Path(build.path).with_suffix(""))
+    pks = {store.user_pk(u): u for u in ("minor", "both", "hiking-0", "chess-0")}
+    per_user = {name: int((rows.owners == pk).sum()) for pk, name in pks.items()}
+    assert per_user["minor"] == 2 and per_user["both"] == 2 and per_user["hiking-0"] == 1
+    assert set(np.unique(rows.owners)) == set(store.content_hashes())  # every user, and only users
+    assert verify_indexes(store)["ok"], verify_indexes(store)
+    hits = Searcher(store, model=model).audience("hiking trail mountain", k=12, interests=True)
+    assert len({h.user_id for h in hits}) == len(hits) == 12  # one hit per user, never a row number
+
+
+def test_audience_finds_a_user_by_their_minor_interest(served):
+    store, _, model, _ = served
+    searcher = Searcher(store, model=model)
+    single = [h.user_id for h in searcher.audience(CHESS, k=4)]
+    multi = [h.user_id for h in searcher.audience(CHESS, k=4, interests=True)]
+    assert "minor" not in single and multi[0] == "minor"
+    assert all(a.score >= b.score for a, b in zip(*[searcher.audience("hiking", k=5, interests=True)] * 2))
+
+
+def test_filters_and_deletes_hold_inside_the_interest_search(served, tmp_path):
+    store, home, model, _ = served
+    searcher = Searcher(store, model=model)
+    query = CHESS
+    french = searcher.audience(query, k=3, user_filter=parse_filter(("country=FR",)), interests=True)
+    assert [h.user_id for h in french][:1] != ["minor"] and all(h.user_id != "minor" for h in french)
+    german = searcher.audience(query, k=12, user_filter=parse_filter(("country=DE",)), interests=True)
+    assert german[0].user_id == "minor" and not any(h.user_id.startswith("chess") for h in german)
+    delete_users(store, ["minor"], cache_dir=tmp_path / "cache")
+    after = searcher.audience(query, k=12, interests=True)
+    assert "minor" not in [h.user_id for h in after] and len(after) == 11  # still k when that many remain
+    assert "minor" not in [h.user_id for h in searcher.similar("hiking-0", k=11, interests=True)]
+
+
+def test_similar_compares_interest_sets(served):
+    store, _, model, _ = served
+    searcher = Searcher(store, model=model)
+    hits = searcher.similar("both", k=11, interests=True)
+    assert "both" not in [h.user_id for h in hits] and len(hits) == 11
+    top = {h.user_id.split("-")[0] for h in hits[:7]}
+    assert top == {"hiking", "baking", "minor"}  # each covers one of both's two interests; chess players none
+    assert all(h.user_id.startswith("chess") for h in hits[7:])
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+
+
+def test_profile_lists_interests_with_their_statements(served):
+    store, _, model, _ = served
+    profile = Searcher(store, model=model).profile("minor", k=1, interests=True)
+    assert [round(i.weight, 3) for i in profile.interests] == [round(5 / 7, 3), round(2 / 7, 3)]
+    assert profile.interests[0].top[0].statement == "enjoys hiking trails"
+    assert profile.interests[1].top[0].statement == CHESS and "chess" in profile.interests[1].example
+    rows = profile.to_json()
+    assert [r["interest"] for r in rows] == [0, 1] and {"statement", "score", "weight"} <= set(rows[0])
+    with pytest.raises(QueryError, match="--statement"):
+        Searcher(store, model=model).profile("minor", statements=["x"], interests=True)
+
+
+def test_builds_keep_reuse_and_retire_the_interests(served):
+    store, home, model, first = served
+    again = build_indexes(store, home / "indexes", progress=False, model=model)  # kept: the active build had them
+    assert again.embedded["interests"] == 0 and again.reused["interests"] == 12
+    assert again.counts["interests"] == first.counts["interests"]
+    assert active_build(store, "interests").id == again.build_ids["interests"]
+    searcher = Searcher(store, model=model)
+    assert searcher.audience(CHESS, k=1, interests=True)[0].user_id == "minor"
+    build_indexes(store, home / "indexes", progress=False, model=model, interests=False)
+    with pytest.raises(QueryError, match="uue index build --interests"):
+        Searcher(store, model=model).audience("chess", interests=True)
+    assert verify_indexes(store)["ok"]
+
+
+def cli(home: Path, *args: str, env: dict | None = None):
+    return CliRunner().invoke(main, ["--home", str(home), *args], env=env)
+
+
+def test_cli_interests(served):
+    store, home, _, _ = served
+    query = CHESS
+    multi = cli(home, "audience", query, "-k", "1", "--interests", "--json")
+    assert multi.exit_code == 0, multi.output
+    assert json.loads(multi.output)[0]["user_id"] == "minor"
+    by_config = cli(home, "audience", query, "-k", "1", "--json", env={"UUE_INTERESTS": "1"})
+    assert json.loads(by_config.output) == json.loads(multi.output)
+    off = cli(home, "audience", query, "-k", "1", "--no-interests", "--json", env={"UUE_INTERESTS": "1"})
+    assert json.loads(off.output)[0]["user_id"] != "minor"
+    similar = cli(home, "similar", "both", "-k", "2", "--interests", "--json")
+    assert similar.exit_code == 0 and len(json.loads(similar.output)) == 2
+    profile = cli(home, "profile", "minor", "-k", "1", "--interests")
+    assert profile.exit_code == 0 and "interest 2: 29% of the chunks (2)" in profile.output
+    refused = cli(home, "audience", query, "--interests", "--out", str(home / "a.csv"))
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
