@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 MAX_INTERESTS = 5
 MIN_CHUNKS = 4  # fewer chunks: one interest
-MIN_SILHOUETTE = 0.12  # tuned on synthetic *train* users (README "Multi-interest users")
+MIN_SILHOUETTE = 0.10  # tuned on synthetic *train* users (README "Multi-interest users")
 MAX_CLUSTER_CHUNKS = 1000  # Ward needs O(n²) memory: the most recent chunks only
 
 
