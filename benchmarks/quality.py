@@ -188,6 +188,11 @@ def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int 
             return make_baseline(model_name, test, pool), None
         return train_model(model_name, epochs, splits["train"], splits["dev"], pool, held, cache_for, overrides)
 
+    truth = None
+    if name == "synthetic":  # true topics per user: the multi-interest rows (uue.evaluation.interests)
+        from uue.evaluation.interests import synthetic_truth
+
+        truth = synthetic_truth(**DATASET_OPTIONS[name])
     results: dict[str, dict[str, Any]] = {}
     for model_name in [*BASELINES, *modes]:
         started = time.perf_counter()
@@ -202,6 +207,11 @@ def run_dataset(name: str, modes: list[str], epochs: int | None, max_users: int 
             except Exception as exc:
                 logger.warning("%s / %s: compound audiences failed: %s", name, model_name, exc, exc_info=True)
                 metrics["compound_error"] = f"{type(exc).__name__}: {exc}"
+            if truth is not None and model_name in ("untrained", *modes):
+                from uue.evaluation.interests import interest_benchmark
+
+                everyone = [u for split in splits.values() for u in split]
+                metrics.update(interest_benchmark(embedder, test, everyone, pool, truth))
             if train_seconds is not None:
                 metrics["train_seconds"] = train_seconds
         except Exception as exc:  # one failing model (e.g. a mode still in the works) is an error row
@@ -281,6 +291,37 @@ def compound_tables(name: str, info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+INTEREST_COLUMNS = [("minor/audience_ndcg@10", "minor nDCG@10"), ("minor/audience_recall@10", "minor recall@10"),
+                    ("minor/user_recall@R", "minor users in top R"), ("all/audience_ndcg@10", "all stmts nDCG@10"),
+                    ("clusters/mean_interests", "vectors/user"), ("cost/index_mb", "index MB"),
+                    ("cost/query_cpu_ms", "CPU ms/query")]
+
+
+def interest_table(name: str, info: dict[str, Any]) -> str:
+    """Single vs multi-interest user vectors (uue.evaluation.interests), where true interests are known."""
+    results = {m: r for m, r in info["results"].items() if "interests/multi/minor/n_statements" in r}
+    if not results:
+        return ""
+    one = next(iter(results.values()))
+    lines = [f"**{name}: multi-interest users** — {int(one['interests/multi/minor/n_statements'])} statements about "
+             f"a test user's minor interest (the true topic with the fewest of their chunks; "
+             f"{int(one['interests/multi/minor/n_pairs'])} user–statement pairs); relevant = every test user the "
+             "statement is true of; \"minor users in top R\": the share of the users whose minor interest it is "
+             "ranked within the top R (R = its true users); cost on all "
+             f"{int(one['interests/multi/cost/n_users'])} users (Flat index, one thread, CPU time)", "",
+             "| model | user vectors | " + " | ".join(label for _, label in INTEREST_COLUMNS) + " |",
+             "|---|---|" + "---|" * len(INTEREST_COLUMNS)]
+    for model_name, m in results.items():
+        for kind, label in (("single", "single"), ("multi", "multi-interest (best match)")):
+            cells = [_fmt(m.get(f"interests/{kind}/{key}")) for key, _ in INTEREST_COLUMNS]
+            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
+    multi = next(iter(results.values()))
+    lines += ["", f"Clusters on the test users: {_fmt(multi.get('interests/multi/clusters/single_topic_one'))} of "
+              f"single-topic users get one interest, {_fmt(multi.get('interests/multi/clusters/multi_topic_several'))} "
+              "of users with several topics get two or more (chatter posts may form a cluster of their own)."]
+    return "\n".join(lines)
+
+
 def verdict(name: str, info: dict[str, Any], mode: str) -> list[str]:
     """Does the default trained mode beat both the untrained encoder and TF-IDF on the headline metrics?"""
     results = info["results"]
@@ -355,7 +396,8 @@ def main(argv: list[str] | None = None) -> None:
         out[name] = run_dataset(name, modes, args.epochs, args.max_users, overrides, args.cache_dir)
 
     tables = [table for name, info in out.items()
-              for table in (dataset_table(name, info, args.epochs), compound_tables(name, info)) if table]
+              for table in (dataset_table(name, info, args.epochs), compound_tables(name, info),
+                            interest_table(name, info)) if table]
     verdicts = [line for name, info in out.items() for line in verdict(name, info, modes[0])]
     text = "\n\n".join(tables) + "\n\n" + "\n".join(f"- {v}" for v in verdicts)
     print("\n" + text)

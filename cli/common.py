@@ -53,24 +53,18 @@ def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
 
 
-INTERESTS_ENV = "UUE_INTERESTS"  # the config key: "1" / "true" / "yes" / "on" makes --interests the default
-
-
-def interests_default() -> bool:
-    import os
-
-    return os.environ.get(INTERESTS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def interests_option(func: Callable) -> Callable:
     """``--interests/--no-interests`` on a query: score users by their best-matching interest."""
     return click.option("--interests/--no-interests", "interests", default=None,
-                        help=f"Score each user by their best-matching interest (the multi-interest index, "
-                             f"`uue index build --interests`). Default: ${INTERESTS_ENV}, else off.")(func)
+                        help="Score each user by their best-matching interest (the multi-interest index, "
+                             "`uue index build --interests`). Default: $UUE_INTERESTS, else off.")(func)
 
 
 def use_interests(flag: bool | None) -> bool:
-    return interests_default() if flag is None else flag
+    """``--interests`` / ``--no-interests`` as given, else ``$UUE_INTERESTS``."""
+    from uue.search.interest_search import use_interests as resolve
+
+    return resolve(flag)
 
 
 def k_option(func: Callable) -> Callable:

@@ -48,9 +48,8 @@ def people() -> list[dict]:
     return users
 
 
-@pytest.fixture
-def served(tmp_path, db_url, monkeypatch):
-    monkeypatch.setenv("UUE_DATABASE_URL", db_url)
+def make_home(tmp_path: Path, db_url: str):
+    """``(store, home, model, build result)``: ``people()`` and a small pool, indexes built with interests."""
     path, pool = tmp_path / "users.jsonl", tmp_path / "statements.txt"
     path.write_text("\n".join(json.dumps(u) for u in people()) + "\n")
     pool.write_text("\n".join(["plays chess", "enjoys hiking trails", "bakes bread", CHESS]) + "\n")
@@ -60,7 +59,13 @@ def served(tmp_path, db_url, monkeypatch):
     store.ingest_file(path, pool)
     store.register_model(str(home / "models" / "bow"), "bag-of-words", 64)
     model = BagOfWordsEmbedder()
-    result = build_indexes(store, home / "indexes", progress=False, model=model, interests=True)
+    return store, home, model, build_indexes(store, home / "indexes", progress=False, model=model, interests=True)
+
+
+@pytest.fixture
+def served(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("UUE_DATABASE_URL", db_url)
+    store, home, model, result = make_home(tmp_path, db_url)
     yield store, home, model, result
     store.close()
 
@@ -184,3 +189,32 @@ def test_cli_interests(served):
     assert profile.exit_code == 0 and "interest 2: 29% of the chunks (2)" in profile.output
     refused = cli(home, "audience", query, "--interests", "--out", str(home / "a.csv"))
     assert refused.exit_code != 0 and "Traceback" not in refused.output
+
+
+def test_http_api_takes_interests(tmp_path, monkeypatch):
+    import httpx
+
+    from support.server import running_server
+    from uue.serve.settings import ServeSettings
+    from uue.serve.state import ServeState
+
+    store, home, model, _ = make_home(tmp_path, f"sqlite:///{tmp_path / 'uue.db'}")
+    state = ServeState(store=store, indexes_dir=home / "indexes", settings=ServeSettings(), model=model)
+    with running_server(state) as url, httpx.Client(base_url=url, timeout=30) as client:
+        single = client.get("/audience", params={"text": CHESS, "k": 1}).json()
+        multi = client.get("/audience", params={"text": CHESS, "k": 1, "interests": True}).json()
+        assert single[0]["user_id"] != "minor" and multi[0]["user_id"] == "minor"
+        monkeypatch.setenv("UUE_INTERESTS", "1")  # the server's default
+        assert client.get("/audience", params={"text": CHESS, "k": 1}).json() == multi
+        batch = client.post("/audience/batch", json={"statements": [CHESS], "k": 1, "interests": False}).json()
+        assert batch[0]["users"] == single
+        similar = client.get("/users/both/similar", params={"k": 2, "interests": True})
+        assert similar.status_code == 200 and len(similar.json()) == 2
+        profile = client.get("/users/minor/profile", params={"k": 1, "interests": True}).json()
+        assert [(r["interest"], r["chunks"]) for r in profile] == [(0, 5), (1, 2)] and "chess" in profile[1]["example"]
+        refused = client.get("/users/minor/profile", params={"interests": True, "explain": True})
+        assert refused.status_code == 422 and "interests" in refused.json()["error"]
+        build_indexes(store, home / "indexes", progress=False, model=model, interests=False)
+        gone = client.get("/audience", params={"text": CHESS, "interests": True})
+        assert gone.status_code == 409 and "uue index build --interests" in gone.json()["error"]
+    store.close()

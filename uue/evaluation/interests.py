@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from uue.evaluation.metrics import ndcg_at_k, recall_at_k
-from uue.search.interests import Interests
+from uue.search.interests import Interests, user_interests
 
 
 @dataclass
@@ -98,3 +98,78 @@ def interest_metrics(single: np.ndarray, interests: Sequence[Interests], stateme
     out["multi"]["clusters/mean_interests"] = float(counts.mean())
     out["single"]["clusters/mean_interests"] = 1.0
     return out
+
+
+def synthetic_truth(**options) -> dict[str, TruthUser]:
+    """``{user_id: TruthUser}`` of ``SyntheticDataset(**options)`` (the same users ``iter_users`` gives)."""
+    from uue.data.synthetic import SyntheticDataset
+
+    return {record["user_id"]: truth_from_topics(topics)
+            for record, topics in SyntheticDataset(**options).iter_users_with_topics()}
+
+
+def _model_and_cache(embedder):
+    """The dual encoder behind an evaluation embedder (open-vocabulary and cached wrappers) and its cache:
+    interests need its token encoder and pooling, not only ``encode_users``."""
+    inner = getattr(embedder, "inner", embedder)
+    return getattr(inner, "model", inner), getattr(inner, "cache", None)
+
+
+def _query_cost(vectors: np.ndarray, owners: np.ndarray | None, queries: np.ndarray, k: int = 10,
+                repeats: int = 5) -> tuple[float, float]:
+    """(index MB, median CPU ms per query) of a Flat FAISS index over ``vectors`` searched for ``k``
+    users (``owners``: rows → user, best row per user kept, as ``--interests`` searches), one thread."""
+    import os
+    import tempfile
+    import time
+
+    import faiss
+
+    from index.faiss_index import FaissIndex
+    from uue.search.interest_search import search_owners
+
+    index = FaissIndex("Flat", vectors.shape[1])
+    index.add(np.arange(len(vectors), dtype=np.int64), vectors)
+    with tempfile.TemporaryDirectory() as tmp:
+        index.save(os.path.join(tmp, "index.faiss"))
+        size = os.path.getsize(os.path.join(tmp, "index.faiss")) / 2**20
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        times = []
+        for _ in range(repeats):
+            start = time.process_time()
+            for q in queries:
+                if owners is None:
+                    index.search(q[None, :], k)
+                else:
+                    search_owners(index, owners, q[None, :], k)
+            times.append((time.process_time() - start) / len(queries) * 1000)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return size, float(np.median(times))
+
+
+def interest_benchmark(embedder, test_users: Sequence, all_users: Sequence, pool: Sequence[str],
+                       truth: dict[str, TruthUser]) -> dict[str, float]:
+    """Flat ``interests/{single,multi}/...`` metrics for the quality table: ``interest_metrics`` on the
+    test users, and the cost on every user of the dataset: vectors per user, index MB, CPU ms per query."""
+    from uue.data.schema import history_texts
+
+    model, cache = _model_and_cache(embedder)
+    statements = embedder.encode_statements(list(pool))
+    histories = [history_texts(u.chunks) for u in test_users]
+    single = embedder.encode_users(histories)
+    interests = user_interests(model, histories, cache)
+    found = interest_metrics(single, interests, statements, list(pool), [u.statements for u in test_users],
+                             [truth[u.user_id] for u in test_users])
+    everyone = [history_texts(u.chunks) for u in all_users]
+    all_single = embedder.encode_users(everyone)
+    all_interests = user_interests(model, everyone, cache)
+    rows = np.concatenate([x.vectors for x in all_interests])
+    owners = np.concatenate([np.full(len(x), u, dtype=np.int64) for u, x in enumerate(all_interests)])
+    for name, (vectors, owner_map) in {"single": (all_single, None), "multi": (rows, owners)}.items():
+        size, ms = _query_cost(vectors, owner_map, statements)
+        found[name].update({"cost/n_users": float(len(all_users)), "cost/vectors": float(len(vectors)),
+                            "cost/index_mb": size, "cost/query_cpu_ms": ms})
+    return {f"interests/{name}/{key}": value for name, row in found.items() for key, value in row.items()}

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -27,6 +28,41 @@ from uue.search.interest_build import InterestRows
 from uue.search.interests import set_similarity
 
 FETCH_GROWTH = 4
+INTERESTS_ENV = "UUE_INTERESTS"  # the config key: 1 / true / yes / on makes interest scoring the default
+
+
+def interests_default() -> bool:
+    """Whether queries use the interests when not told (``$UUE_INTERESTS``; CLI and HTTP alike)."""
+    return os.environ.get(INTERESTS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def use_interests(flag: bool | None) -> bool:
+    return interests_default() if flag is None else bool(flag)
+
+
+def search_owners(index, owners: np.ndarray, queries: np.ndarray, k: int, *, allow: np.ndarray | None = None,
+                  deny: np.ndarray | None = None, exclude: int | None = None,
+                  params: dict | None = None) -> list[dict[int, float]]:
+    """Per query, ``{owner: best score}`` of at least ``k`` owners (fewer when fewer exist), from a
+    ``VectorIndex`` whose ids are rows of ``owners``: the search over-fetches rows, ×``FETCH_GROWTH``
+    per round up to every searchable row, until ``k`` distinct owners (other than ``exclude``) are found."""
+    limit = len(allow) if allow is not None else index.count
+    fetch = min(limit, max(2 * k + 8, k + 16))
+    while True:
+        scores, found = index.search(queries, max(fetch, 1), ids=allow, params=params, exclude=deny)
+        best: list[dict[int, float]] = []
+        for score_row, id_row in zip(scores, found):
+            users: dict[int, float] = {}
+            for s, r in zip(score_row, id_row):
+                if r < 0:
+                    continue
+                owner = int(owners[r])
+                if owner != exclude and owner not in users:
+                    users[owner] = float(s)
+            best.append(users)
+        if fetch >= limit or all(len(b) >= k for b in best):
+            return best
+        fetch = min(limit, fetch * FETCH_GROWTH)
 
 
 @dataclass
@@ -59,12 +95,12 @@ class InterestSearch:
         self._lock = threading.Lock()
 
     def _load(self):
-        from uue.search.queries import QueryError
+        from uue.search.queries import StaleIndex
 
         try:
             loaded = self.searcher._active("interests")
-        except NotFound as exc:
-            raise QueryError(str(exc)) from None
+        except NotFound as exc:  # a build is missing (HTTP 409), like the other indexes
+            raise StaleIndex(str(exc)) from None
         cached = self._rows
         if cached is None or cached[0] != loaded.build.id:
             with self._lock:
@@ -99,24 +135,8 @@ class InterestSearch:
         allow = self.rows_of(rows, order, allowed) if allowed is not None else None
         if allow is not None and not len(allow):
             return [{} for _ in queries]
-        deny = self._deny_rows(rows, order)
-        limit = len(allow) if allow is not None else loaded.index.count
-        fetch = min(limit, max(2 * k + 8, k + 16))
-        while True:
-            scores, found = loaded.index.search(queries, max(fetch, 1), ids=allow, params=params, exclude=deny)
-            best: list[dict[int, float]] = []
-            for score_row, id_row in zip(scores, found):
-                users: dict[int, float] = {}
-                for s, r in zip(score_row, id_row):
-                    if r < 0:
-                        continue
-                    owner = int(rows.owners[r])
-                    if owner != exclude and owner not in users:
-                        users[owner] = float(s)
-                best.append(users)
-            if fetch >= limit or all(len(b) >= k for b in best):
-                return best
-            fetch = min(limit, fetch * FETCH_GROWTH)
+        return search_owners(loaded.index, rows.owners, queries, k, allow=allow, deny=self._deny_rows(rows, order),
+                             exclude=exclude, params=params)
 
     def audience(self, query: np.ndarray, k: int, allowed: np.ndarray | None, params: dict | None) -> list:
         from uue.search.queries import UserHit

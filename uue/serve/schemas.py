@@ -41,6 +41,10 @@ class StatementHit(BaseModel):
     score: float
     requested: bool = Field(False, description="A statement given in the request (not a pool statement)")
     explanation: Explanation | None = None
+    interest: int | None = Field(None, description="With interests=true: the user's interest (0 = largest)")
+    weight: float | None = Field(None, description="With interests=true: the interest's share of the user's chunks")
+    chunks: int | None = Field(None, description="With interests=true: the interest's chunks")
+    example: str | None = Field(None, description="With interests=true: the interest's most central chunk")
 
 
 class AudienceQuery(BaseModel):
@@ -52,6 +56,8 @@ class AudienceQuery(BaseModel):
     until: str | None = Field(None, max_length=64)
     nprobe: int | None = Field(None, ge=1, le=65536)
     ef_search: int | None = Field(None, ge=1, le=65536)
+    interests: bool | None = Field(None, description="Score users by their best-matching interest "
+                                   "(default: $UUE_INTERESTS of the server, else false)")
 
 
 class BatchAudienceRequest(AudienceQuery):
@@ -101,6 +107,8 @@ class BuildRequest(BaseModel):
     full: bool = Field(False, description="Re-embed everything (what `uue index rebuild` does)")
     factory: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9_,.]+$",
                                 description='FAISS factory string for users (default: the active build\'s), e.g. "HNSW32"')
+    interests: bool | None = Field(None, description="Also build each user's interests (`uue index build --interests`); "
+                                   "default: as the active build; false drops them")
 
 
 class ErrorBody(BaseModel):

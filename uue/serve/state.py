@@ -49,23 +49,26 @@ class ServeState:
         self.searcher = Searcher(self.store, model=self.model)
         self.explainer = Explainer(self.searcher, self.cache_dir)
 
-    def start_build(self, *, full: bool, factory: str | None = None, statement_factory: str | None = None) -> bool:
+    def start_build(self, *, full: bool, factory: str | None = None, statement_factory: str | None = None,
+                    interests: bool | None = None) -> bool:
         """Start an index build in a thread; False when one is already running."""
         with self._job_lock:
             if self.job.state == "running":
                 return False
             self.job = BuildJob(state="running", full=full, started=time.time())
         job = self.job
-        threading.Thread(target=self._build, args=(job, full, factory, statement_factory), name="uue-index-build",
+        threading.Thread(target=self._build, args=(job, full, factory, statement_factory, interests), name="uue-index-build",
                          daemon=True).start()
         return True
 
-    def _build(self, job: BuildJob, full: bool, factory: str | None, statement_factory: str | None) -> None:
+    def _build(self, job: BuildJob, full: bool, factory: str | None, statement_factory: str | None,
+               interests: bool | None = None) -> None:
         from uue.search.builds import build_indexes
 
         try:
             result = build_indexes(self.store, self.indexes_dir, factory=factory, statement_factory=statement_factory,
-                                   full=full, progress=False, model=self.searcher.model(), cache_dir=self.cache_dir)
+                                   full=full, progress=False, model=self.searcher.model(), cache_dir=self.cache_dir,
+                                   interests=interests)
             job.result, job.state = asdict(result), "done"
         except UUEError as exc:
             job.error, job.state = str(exc), "failed"

@@ -36,6 +36,6 @@ def build(request: BuildRequest, state: Annotated[ServeState, Depends(get_state)
     """
     if request.factory is not None:  # a bad factory string is the request's fault: refused now, not in the job
         create_index(request.factory, state.store.active_model().embedding_dim)
-    if not state.start_build(full=request.full, factory=request.factory):
+    if not state.start_build(full=request.full, factory=request.factory, interests=request.interests):
         raise HTTPException(409, "an index build started by this server is still running: see GET /index/status")
     return state.job.to_json()

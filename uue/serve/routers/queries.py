@@ -10,7 +10,8 @@ import numpy as np
 from fastapi import APIRouter, Depends, Path, Query
 
 from storage.filters import UserFilter, parse_filter
-from uue.search.queries import Searcher
+from uue.search.interest_search import use_interests
+from uue.search.queries import QueryError, Searcher
 from uue.search.queries import UserHit as Hit
 from uue.serve.deps import get_searcher, get_state, search_params, user_filter
 from uue.serve.schemas import (
@@ -33,6 +34,9 @@ K = Annotated[int, Query(ge=1, le=MAX_K, description="Number of results")]
 EXPLAIN = Annotated[bool, Query(description="Add each result's best-matching chunks (slower: scores every chunk)")]
 EXPLAIN_TOP = Annotated[int, Query(ge=1, le=20, description="Chunks per explained result")]
 USER_ID = Annotated[str, Path(min_length=1, max_length=512)]
+INTERESTS = Annotated[bool | None, Query(description=(
+    "Use each user's interests (the multi-interest index, README \"Multi-interest users\"); "
+    "default: the server's $UUE_INTERESTS, else false"))]
 
 
 def _explained(state: ServeState, hits: list[Hit], vector: Callable[[], np.ndarray], explain: bool,
@@ -51,9 +55,10 @@ def _explained(state: ServeState, hits: list[Hit], vector: Callable[[], np.ndarr
 def audience(state: Annotated[ServeState, Depends(get_state)],
              text: Annotated[str, Query(min_length=1, max_length=MAX_TEXT, description="A statement about users")],
              filters: Annotated[UserFilter, Depends(user_filter)], params: Annotated[dict | None, Depends(search_params)],
-             k: K = 10, explain: EXPLAIN = False, explain_top: EXPLAIN_TOP = 3) -> list[UserHit]:
-    """The users that the statement describes best (`uue audience TEXT`)."""
-    hits = state.searcher.audience(text, k, filters, params)
+             k: K = 10, explain: EXPLAIN = False, explain_top: EXPLAIN_TOP = 3,
+             interests: INTERESTS = None) -> list[UserHit]:
+    """The users that the statement describes best (`uue audience TEXT`; `interests`: by their best interest)."""
+    hits = state.searcher.audience(text, k, filters, params, interests=use_interests(interests))
     return _explained(state, hits, lambda: state.searcher.statement_vectors([text]), explain, explain_top)
 
 
@@ -65,7 +70,8 @@ def audience_batch(request: BatchAudienceRequest,
     params = search_params(request.nprobe, request.ef_search)
     searcher.statement_vectors(request.statements)  # one model call for the free-text ones (raises on empty)
     return [BatchAudienceResult(statement=text, users=[UserHit(**asdict(h)) for h in
-                                                       searcher.audience(text, request.k, filters, params)])
+                                                       searcher.audience(text, request.k, filters, params,
+                                                                         interests=use_interests(request.interests))])
             for text in request.statements]
 
 
@@ -88,9 +94,11 @@ def audience_compound(request: CompoundAudienceRequest,
 @router.get("/users/{user_id}/similar", response_model=list[UserHit], response_model_exclude_none=True)
 def similar(user_id: USER_ID, searcher: Annotated[Searcher, Depends(get_searcher)],
             filters: Annotated[UserFilter, Depends(user_filter)], params: Annotated[dict | None, Depends(search_params)],
-            k: K = 10) -> list[UserHit]:
-    """The users nearest to this one, never the user itself (`uue similar USER_ID`)."""
-    return [UserHit(**asdict(h)) for h in searcher.similar(user_id, k, filters, params)]
+            k: K = 10, interests: INTERESTS = None) -> list[UserHit]:
+    """The users nearest to this one, never the user itself (`uue similar USER_ID`; `interests`: whose
+    interests cover this user's best)."""
+    return [UserHit(**asdict(h)) for h in searcher.similar(user_id, k, filters, params,
+                                                           interests=use_interests(interests))]
 
 
 @router.get("/users/{user_id}/profile", response_model=list[StatementHit], response_model_exclude_none=True)
@@ -98,8 +106,14 @@ def profile(user_id: USER_ID, state: Annotated[ServeState, Depends(get_state)], 
             statement: Annotated[list[str], Query(max_length=MAX_BATCH, description=(
                 "Also score this free-text statement. Repeatable."))] = [],  # noqa: B006
             calibrated: Annotated[bool, Query(description="Rank by calibrated scores")] = False,
-            explain: EXPLAIN = False, explain_top: EXPLAIN_TOP = 3) -> list[StatementHit]:
-    """The pool statements that describe the user best, plus any `statement` asked (`uue profile USER_ID`)."""
+            explain: EXPLAIN = False, explain_top: EXPLAIN_TOP = 3, interests: INTERESTS = None) -> list[StatementHit]:
+    """The pool statements that describe the user best, plus any `statement` asked (`uue profile USER_ID`;
+    `interests`: the top statements of each of the user's interests, with the interest's weight and example)."""
+    if use_interests(interests):
+        if explain:
+            raise QueryError("explain works on the single user vector: leave out interests")
+        return [StatementHit(**row) for row in
+                state.searcher.profile(user_id, k, statement, calibrated=calibrated, interests=True).to_json()]
     result = state.searcher.profile(user_id, k, statement, calibrated=calibrated)
     hits = [StatementHit(statement=h.statement, score=h.score) for h in result.top]
     hits += [StatementHit(statement=h.statement, score=h.score, requested=True) for h in result.scored]
