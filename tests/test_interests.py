@@ -218,3 +218,43 @@ def test_http_api_takes_interests(tmp_path, monkeypatch):
         gone = client.get("/audience", params={"text": CHESS, "interests": True})
         assert gone.status_code == 409 and "uue index build --interests" in gone.json()["error"]
     store.close()
+
+
+def test_seeded_synthetic_users_with_several_topics_get_several_interests():
+    """The packaged MiniLM on seeded synthetic users whose true topics are known: most users with two or
+    more topics get two or more interests (a single-topic user's chatter may form its own cluster, so
+    single-topic users are not held to one here; the bag-of-words tests above are)."""
+    from uue.data.schema import history_texts
+    from uue.data.synthetic import SyntheticDataset
+    from uue.evaluation.baselines import build_base_embedder
+    from uue.evaluation.interests import truth_from_topics
+
+    base = build_base_embedder(None, num_chunks_per_user=0)
+    pairs = list(SyntheticDataset(n_users=40, seed=1).iter_users_with_topics())
+    found = user_interests(base, [history_texts(record["chunks"]) for record, _ in pairs])
+    several = [len(interests) >= 2 for interests, (_, topics) in zip(found, pairs)
+               if len(truth_from_topics(topics).topic_chunks) >= 2]
+    assert len(several) >= 20 and np.mean(several) >= 0.75
+    for interests, (record, _) in zip(found, pairs):
+        assert interests.sizes.sum() == len(record["chunks"]) and len(interests) <= 5
+
+
+def test_minor_interest_metrics_by_hand():
+    """Two users: A is mostly x with a little y (y is A's minor interest), B is y. Statement "y" is true
+    of both; its top R = 2 holds both in either case, but only multi ranks A first."""
+    from uue.evaluation.interests import TruthUser, interest_metrics
+    from uue.search.interests import Interests
+
+    x, y, z = np.eye(3, dtype=np.float32)
+    single = np.array([(0.9 * x + 0.3 * y) / np.linalg.norm(0.9 * x + 0.3 * y), 0.8 * y + 0.6 * z], np.float32)
+    interests = [Interests(np.stack([x, y]), np.array([0.75, 0.25], np.float32), np.array([3, 1]), np.array([0, 3])),
+                 Interests(single[1:], np.ones(1, np.float32), np.array([4]), np.array([0]))]
+    truth = [TruthUser({"x": 3, "y": 1}, {"x": ("x",), "y": ("y",)}), TruthUser({"y": 4}, {"y": ("y",)})]
+    got = interest_metrics(single, interests, np.stack([x, y]), ["x", "y"], [["x", "y"], ["y"]], truth)
+    assert got["single"]["minor/n_pairs"] == 1 and got["single"]["minor/user_recall@R"] == 1.0
+    assert got["single"]["minor/audience_ndcg@10"] == pytest.approx(1.0)  # both relevant users are the top 2
+    assert got["multi"]["minor/audience_ndcg@10"] == pytest.approx(1.0)
+    ranks = {name: np.argsort(-(np.stack([x, y]) @ single.T)[1]) for name in ("single",)}
+    assert ranks["single"][0] == 1  # single: B first for "y"; multi: A's y interest scores 1.0, first
+    assert got["multi"]["clusters/multi_topic_several"] == 1.0 and got["multi"]["clusters/single_topic_one"] == 1.0
+    assert got["multi"]["clusters/mean_interests"] == 1.5
