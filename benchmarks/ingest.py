@@ -5,21 +5,27 @@ statements, labels, traits, user metadata) into the same schema in a fresh store
 SQLite file with the same pragmas, or a fresh PostgreSQL schema), each in its own
 process (so peak RSS and CPU time are its own). Ours also validates every line, hashes
 each user's content and upserts by user_id; the peer only parses JSON and inserts with
-Core executemany. On PostgreSQL ours runs twice: with COPY (the default) and with
-SQLAlchemy's multi-row INSERT ... RETURNING (``storage.bulk.POSTGRES_METHOD``).
+Core executemany. On SQLite ours runs twice: as ``uue ingest`` does it for a file this
+size (pipelined: a second process reads, validates and builds rows while the first
+writes, ``storage.pipeline``) and all in one process (``pipeline=False``). On PostgreSQL
+ours runs with COPY (the default) and with SQLAlchemy's multi-row INSERT ... RETURNING
+(``storage.bulk.POSTGRES_METHOD``).
 
     python -m benchmarks.ingest --users 100000                    # SQLite, ~1M chunks
     python -m benchmarks.ingest --users 100000 --db postgresql    # a throwaway local server
     python -m benchmarks.ingest --db postgresql --url postgresql://user:pw@host/db   # your server
 
-CPU seconds are reported beside wall time: on a shared machine wall time also counts
-the time other processes held the cores.
+CPU seconds (of every process of the run: the reader process included) are reported
+beside wall time: on a shared machine wall time also counts the time other processes held
+the cores. The load average at the start and end of the run is recorded with the results.
+Peak RSS is the writing process's peak plus the reader process's peak.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,18 +38,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process and of its children that have ended (the reader process)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run_ours(path: Path, url: str, method: str = "copy") -> dict:
+def run_ours(path: Path, url: str, method: str = "copy", pipeline: bool | None = None) -> dict:
     from storage import bulk
+    from storage.ingest import ingest_files
     from storage.store import Store
 
     bulk.POSTGRES_METHOD = method
     store = Store(url)
     start, cpu = time.perf_counter(), cpu_seconds()
-    counts = store.ingest_file(path)
+    counts = ingest_files(store.engine, path, pipeline=pipeline)
     return {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - cpu, "chunks": counts["chunks"]}
 
 
@@ -100,14 +108,16 @@ def run_plain(path: Path, url: str) -> dict:
 
 
 KINDS = {"ours": lambda path, url: run_ours(path, url), "ours-insert": lambda path, url: run_ours(path, url, "insert"),
-         "plain": run_plain}
+         "ours-inprocess": lambda path, url: run_ours(path, url, pipeline=False), "plain": run_plain}
 LABELS = {"ours": "uue ingest (validate + hash + upsert)", "ours-insert": "uue ingest, multi-row INSERT instead of COPY",
+          "ours-inprocess": "uue ingest in one process (no reader process)",
           "plain": "plain SQLAlchemy Core executemany, same rows"}
 
 
 def worker(kind: str, path: Path, url: str) -> None:
     result = KINDS[kind](path, url)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["peak_rss_mb"] = (own.ru_maxrss + children.ru_maxrss) / 1024
     print(json.dumps(result))
 
 
@@ -172,7 +182,8 @@ def main() -> None:
     from benchmarks._common import markdown_table, median, write_results
     from uue.data import load_dataset, write_jsonl
 
-    kinds = ["plain", "ours"] + (["ours-insert"] if args.db == "postgresql" else [])
+    kinds = ["plain", "ours"] + (["ours-insert"] if args.db == "postgresql" else ["ours-inprocess"])
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         stores = Stores(args.db, tmp, args.url if args.db == "postgresql" else None)
@@ -190,6 +201,7 @@ def main() -> None:
                        for i, name in enumerate(("quarter", "half"))}
         finally:
             stores.close()
+    load = {"start": load_before, "end": os.getloadavg(), "cores": os.cpu_count()}
 
     chunks = runs["ours"][0]["chunks"]
     rate = {k: median([chunks / r["seconds"] for r in v]) for k, v in runs.items()}
@@ -205,13 +217,18 @@ def main() -> None:
               f"(target >= 100k/s)")
     if "ours-insert" in rate:
         table += f"; COPY / multi-row INSERT = {rate['ours'] / rate['ours-insert']:.2f}x"
+    if "ours-inprocess" in rate:
+        table += (f"; pipelined / one process = {rate['ours'] / rate['ours-inprocess']:.2f}x wall, "
+                  f"{cpu_rate['ours'] / cpu_rate['ours-inprocess']:.2f}x per CPU-second")
     table += (f"; peak RSS {smaller['quarter']['peak_rss_mb']:.0f} / {smaller['half']['peak_rss_mb']:.0f} / "
-              f"{rss['ours']:.0f} MB at 1/4 / 1/2 / full size. Medians of {args.repeats} runs.")
+              f"{rss['ours']:.0f} MB at 1/4 / 1/2 / full size. Medians of {args.repeats} runs. "
+              f"{load['cores']} cores, load average {load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end "
+              "(other jobs shared the cores: wall figures are inflated by them, CPU-second figures much less).")
     print(table)
     name = "ingest" if args.db == "sqlite" else "ingest_postgresql"
     write_results(name, {"users": args.users, "db": args.db, "chunks": chunks, "chunks_per_s": rate,
                          "chunks_per_cpu_s": cpu_rate, "ratio": ratio, "peak_rss_mb": rss,
-                         "peak_rss_mb_smaller": {k: v["peak_rss_mb"] for k, v in smaller.items()},
+                         "peak_rss_mb_smaller": {k: v["peak_rss_mb"] for k, v in smaller.items()}, "load": load,
                          "runs": runs}, table)
 
 

@@ -36,6 +36,7 @@ INSERT_COLUMNS = {
     "user_attributes": ("user_pk", "key", "value"),
 }
 POSTGRES_METHOD = "copy"  # or "insert": SQLAlchemy's multi-row INSERT (... RETURNING); benchmarks/ingest.py compares
+SORT_CACHE_KIB = -8192  # PRAGMA cache_size while deferred indexes are built: 8 MiB (negative: KiB)
 WRITERS_LOCK = 0x55554532  # pg_advisory_xact_lock key held by each writing transaction ("UUE2")
 
 
@@ -71,8 +72,20 @@ class DeferredIndexes:
                 self.dropped.append(index)
 
     def restore(self) -> None:
-        for index in self.dropped:
-            index.create(self.conn)
+        if not self.dropped:
+            return
+        # SQLite sorts in up to a page cache's worth of memory, then spills to temporary
+        # files: with a small cache and the files on disk, peak memory stays flat in the
+        # file size (the store's settings, ``storage.store._sqlite_pragmas``, are put back).
+        cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        self.conn.exec_driver_sql(f"PRAGMA cache_size={SORT_CACHE_KIB}")
+        self.conn.exec_driver_sql("PRAGMA temp_store=FILE")
+        try:
+            for index in self.dropped:
+                index.create(self.conn)
+        finally:
+            self.conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+            self.conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
         self.dropped = []
 
 

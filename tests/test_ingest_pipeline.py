@@ -163,3 +163,12 @@ def test_fuzzed_files_get_the_in_process_answer(two_stores, tmp_path, bad):
             answers.append(str(exc))
     assert answers[0] == answers[1]
     assert dump(urls[0]) == dump(urls[1])
+
+
+def test_the_connections_settings_are_put_back_after_the_deferred_index_builds(two_stores, write_jsonl):
+    urls, stores = two_stores
+    ingest_both(stores, write_jsonl(lines(5)))  # empty stores: indexes deferred, then built
+    for store in stores:
+        with store.engine.connect() as conn:
+            assert [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size", "temp_store")] == \
+                [-65536, 2]
