@@ -26,7 +26,6 @@ from storage.tables import Chunk, Label, Statement, StoreMeta, Trait, User, User
 logger = logging.getLogger(__name__)
 
 USERS = User.__table__
-CHUNKS = Chunk.__table__
 CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute.__table__)
 
 
@@ -210,7 +209,8 @@ def ingest_files(engine: Engine, users_path, statements_path=None, *, batch_size
 
     A bad line anywhere raises ``IngestError("path:line: ...")`` and writes nothing.
     ``pipeline``: read and validate in a second process while this one writes
-    (``storage.pipeline``; SQLite, not with ``append``); default: for files of 16 MB and more.
+    (``storage.pipeline``; SQLite, not with ``append``); default: for files of 16 MB and more
+    when a core is spare.
     """
     from storage.jsonl import read_statements, read_users
     from storage.pipeline import ingest_pipelined, wanted

@@ -11,17 +11,20 @@ stored (then it keeps its primary key and its old rows are replaced, as in
 error or an interrupt here, which also stop the reader.
 
 Same rows, same validation and same errors as the in-process path (``storage.ingest``);
-measured in ``benchmarks/ingest.py``. Small files stay in-process: starting the reader
-costs about a tenth of a second.
+measured in ``benchmarks/ingest.py``. Small files stay in-process (starting the reader
+costs about a tenth of a second), and so does every file when no core is spare.
 """
 
 from __future__ import annotations
 
 import logging
+import marshal
 import os
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from tqdm.auto import tqdm
 from storage.bulk import bulk_insert, datetime_value, new_user_ids
 from storage.errors import IngestError, UUEError
 from storage.ingest import CHILD_TABLES, USERS, _Writer, counts_of, ingest_transaction
-from storage.prepare import read_frame, write_frame
+from storage.prepare import read_frame_bytes, write_frame
 from storage.records import StatementRecord
 from storage.tables import Statement, User, batched, utcnow
 
@@ -42,11 +45,26 @@ READER_MODULE = "storage.prepare"
 STATEMENTS = Statement.__table__
 
 
+def spare_core() -> bool:
+    """Whether a second core is free for the reader: two or more cores, and a load average
+    (where the system has one) below the number of cores minus one. On busy cores the two
+    processes only share the same CPU time, and the hand-off costs ~10% more of it
+    (``benchmarks/ingest.py``)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cores >= 2 and load <= cores - 1
+
+
 def wanted(engine: Engine, path: Path, pipeline: bool | None) -> bool:
-    """Whether to pipeline: as asked, else for a SQLite store and a file of ``MIN_BYTES`` or more."""
+    """Whether to pipeline: as asked (SQLite only), else for a SQLite store, a file of
+    ``MIN_BYTES`` or more and a spare core."""
     if pipeline is not None:
         return pipeline and engine.dialect.name == "sqlite"
-    return engine.dialect.name == "sqlite" and path.is_file() and path.stat().st_size >= MIN_BYTES
+    return (engine.dialect.name == "sqlite" and path.is_file() and path.stat().st_size >= MIN_BYTES
+            and spare_core())
 
 
 class _PreparedWriter(_Writer):
@@ -91,7 +109,14 @@ class _PreparedWriter(_Writer):
 
 
 class _Reader:
-    """The ``storage.prepare`` process: started with a job, read frame by frame, always stopped."""
+    """The ``storage.prepare`` process: started with a job, read frame by frame, always stopped.
+
+    A thread drains its output into a queue of up to ``AHEAD`` frames, so the reader runs
+    ahead while this process writes, instead of waiting on a 64 KiB pipe at every step
+    (the thread waits in ``read``, without the GIL; frames are decoded here).
+    """
+
+    AHEAD = 4
 
     def __init__(self, job: dict) -> None:
         import storage
@@ -104,10 +129,23 @@ class _Reader:
                                         stdout=subprocess.PIPE, stderr=self.errors, env=env)
         write_frame(self.process.stdin, job)
         self.process.stdin.close()
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.AHEAD)
+        self.thread = threading.Thread(target=self._drain, name="uue-ingest-reader", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        data: bytes | None = b""
+        while data is not None:
+            try:
+                data = read_frame_bytes(self.process.stdout)
+            except (OSError, ValueError):  # closed under us
+                data = None
+            self.queue.put(data)
 
     def frames(self):
         while True:
-            frame = read_frame(self.process.stdout)
+            data = self.queue.get()
+            frame = None if data is None else marshal.loads(data)
             if frame is None:
                 self.process.wait()
                 self.errors.seek(0)
@@ -124,6 +162,12 @@ class _Reader:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        while self.thread.is_alive():  # it may wait to put a frame in a full queue
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                pass
+            self.thread.join(0.01)
         self.process.stdout.close()
         self.errors.close()
 

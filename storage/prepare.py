@@ -37,16 +37,20 @@ def write_frame(stream: BinaryIO, value: Any) -> None:
     stream.write(data)
 
 
-def read_frame(stream: BinaryIO) -> Any:
-    """The next frame, or None at the end of the stream."""
+def read_frame_bytes(stream: BinaryIO) -> bytes | None:
+    """The next frame's marshal data, or None at the end of the stream."""
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
         return None
     (size,) = _LENGTH.unpack(head)
     data = stream.read(size)
-    if len(data) < size:
-        return None
-    return marshal.loads(data)
+    return data if len(data) == size else None
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next frame, or None at the end of the stream."""
+    data = read_frame_bytes(stream)
+    return None if data is None else marshal.loads(data)
 
 
 def prepared_batches(path: Path, batch_size: int, statement_ids: dict[str, int], next_statement_id: int,

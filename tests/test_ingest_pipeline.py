@@ -144,8 +144,13 @@ def test_big_files_on_sqlite_are_pipelined_by_default(store, write_jsonl, monkey
     path = write_jsonl(lines(3))
     assert not pipeline.wanted(store.engine, path, None)  # a few hundred bytes
     monkeypatch.setattr(pipeline, "MIN_BYTES", 1)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
     assert pipeline.wanted(store.engine, path, None) == (store.engine.dialect.name == "sqlite")
     assert not pipeline.wanted(store.engine, path.with_name("missing.jsonl"), None)
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (3.5, 1.0, 1.0))  # no core to spare
+    assert not pipeline.wanted(store.engine, path, None)
+    assert pipeline.wanted(store.engine, path, True) == (store.engine.dialect.name == "sqlite")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
