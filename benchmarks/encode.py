@@ -5,11 +5,14 @@ maximum length (256 tokens, the sentence-transformers setting of this model), in
 process; each system runs ``--repeats`` times, interleaved, and the median counts.
 Throughput is also given as a fraction of the machine's measured float32 matmul peak
 (model FLOPs per token ≈ 2 × parameters in the layers + attention terms). Outputs are
-checked against sentence-transformers (cosine). Variants: ``bf16`` (CPU autocast) and
-``int8`` (dynamic quantisation of the Linear layers, opt-in: too lossy for MiniLM, mean cosine
-≈ 0.89), with their accuracy cost.
+checked against sentence-transformers (cosine). Rows: ``uue default`` (the precision the
+machine picks, ``uue.model.precision``: bf16 autocast where the CPU has native bf16), ``uue fp32``
+forced, and the alternatives measured for that choice: ``int8`` (torch dynamic quantisation of
+the Linear layers) and ``onnx`` (the backbone exported with ``torch.onnx.export`` and run by ONNX
+Runtime's CPU provider, same tokenizer and mean pooling; optimum's exporter is not used: its
+current release requires transformers < 4.58, this project runs transformers 5).
 
-    python benchmarks/encode.py [--n 5000] [--repeats 3] [--threads N]
+    python -m benchmarks.encode [--n 5000] [--repeats 3] [--threads N] [--variants int8,onnx]
 
 Writes ``benchmarks/results/encode.json`` and ``encode.md``.
 """
@@ -73,10 +76,60 @@ def quantize_dynamic_int8(model):
     return quantized
 
 
-def timed(fn, texts: list[str]) -> tuple[float, np.ndarray]:
-    start = time.perf_counter()
+def onnx_encoder(model, threads: int, batch_size: int):
+    """``encode(texts)`` through ONNX Runtime: ``model``'s backbone exported to ONNX (opset 17),
+    tokenised and mean-pooled like ``model`` (length-sorted batches), L2-normalised."""
+    import tempfile
+    import warnings
+
+    import onnxruntime as ort
+
+    class Backbone(torch.nn.Module):
+        def __init__(self, backbone) -> None:
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, ids, mask):
+            return self.backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    path = Path(tempfile.mkdtemp(prefix="uue-onnx-")) / "backbone.onnx"
+    sample = model.encoder.tokenizer(["hello world", "a longer sentence"], padding=True, return_tensors="pt")
+    axes = {"ids": {0: "batch", 1: "tokens"}, "mask": {0: "batch", 1: "tokens"}, "hidden": {0: "batch", 1: "tokens"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Backbone(model.encoder.backbone).eval(), (sample["input_ids"], sample["attention_mask"]),
+                          str(path), input_names=["ids", "mask"], output_names=["hidden"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # CPU time = work, not spinning
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    pad = model.encoder.tokenizer.pad_token_id
+
+    def encode(texts: list[str]) -> np.ndarray:
+        ids = model.encoder.tokenize(texts, MAX_LENGTH)
+        out = np.empty((len(ids), model.encoder.hidden_size), dtype=np.float32)
+        order = np.argsort(-np.array([len(t) for t in ids]), kind="stable")
+        for start in range(0, len(ids), batch_size):
+            rows = order[start:start + batch_size]
+            width = max(len(ids[i]) for i in rows)
+            batch = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                batch[j, :len(ids[i])], mask[j, :len(ids[i])] = ids[i], 1
+            hidden = session.run(None, {"ids": batch, "mask": mask})[0]
+            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return out
+
+    return encode
+
+
+def timed(fn, texts: list[str]) -> tuple[float, float, np.ndarray]:
+    """(wall seconds, this process's CPU seconds over all its threads, output)."""
+    start, cpu = time.perf_counter(), time.process_time()
     out = fn(texts)
-    return time.perf_counter() - start, out
+    return time.perf_counter() - start, time.process_time() - cpu, out
 
 
 def main() -> None:
@@ -85,7 +138,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--variants", default="bf16", help="uue variants besides fp32: bf16, int8 (comma list)")
+    parser.add_argument("--variants", default="int8,onnx",
+                        help="alternatives besides uue default and fp32: int8, onnx (comma list)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -104,7 +158,10 @@ def main() -> None:
     st = SentenceTransformer(str(path), device="cpu")
     st.max_seq_length = MAX_LENGTH
     ours = UniversalUserEmbeddingModel.from_config(ModelConfig(max_statement_length=MAX_LENGTH)).to("cpu").eval()
-    int8 = quantize_dynamic_int8(ours) if "int8" in args.variants else None
+    fp32 = UniversalUserEmbeddingModel(dataclasses.replace(ours.config, extra={"inference_precision": "fp32"}),
+                                       ours.encoder).eval()  # the same weights, forced to fp32
+    int8 = quantize_dynamic_int8(fp32) if "int8" in args.variants else None
+    onnx = onnx_encoder(fp32, torch.get_num_threads(), args.batch_size) if "onnx" in args.variants else None
     tokens = ours.encoder.tokenize(texts, MAX_LENGTH)
     n_tokens = sum(len(t) for t in tokens)
     mean_tokens = n_tokens / len(texts)
@@ -113,32 +170,35 @@ def main() -> None:
     logger.info("%d texts, %.1f tokens on average; matmul peak %.1f GFLOP/s; %d threads",
                 len(texts), mean_tokens, peak, torch.get_num_threads())
 
-    bf16 = UniversalUserEmbeddingModel(dataclasses.replace(ours.config, extra={"inference_precision": "bf16"}),
-                                       ours.encoder).eval()  # the same weights, bf16 autocast on CPU
     peer = f"sentence-transformers (batch {args.batch_size})"
+    default = f"uue default ({ours.inference_precision} → {ours.precision})"
     systems = {
         peer:
             lambda b: st.encode(b, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False),
-        "uue fp32": lambda b: ours.encode_statements(b, batch_size=args.batch_size),
+        default: lambda b: ours.encode_statements(b, batch_size=args.batch_size),
+        "uue fp32": lambda b: fp32.encode_statements(b, batch_size=args.batch_size),
     }
-    if "bf16" in args.variants:
-        systems["uue bf16 autocast"] = lambda b: bf16.encode_statements(b, batch_size=args.batch_size)
     if int8 is not None:
-        systems["uue int8 dynamic"] = lambda b: int8.encode_statements(b, batch_size=args.batch_size)
+        systems["uue int8 dynamic (fp32 activations)"] = lambda b: int8.encode_statements(b, batch_size=args.batch_size)
+    if onnx is not None:
+        systems["ONNX Runtime fp32 (same backbone)"] = onnx
     st.encode(texts[:64], batch_size=args.batch_size, show_progress_bar=False)
     for fn in systems.values():  # warm-up
         fn(texts[:64])
     times: dict[str, list[float]] = {name: [] for name in systems}
+    cpu: dict[str, list[float]] = {name: [] for name in systems}
     outputs: dict[str, np.ndarray] = {}
     for r in range(args.repeats):
         peak = max(peak, matmul_peak_gflops())  # the machine is shared: keep the best measurement
         names = list(systems)
         for name in names[r % len(names):] + names[:r % len(names)]:  # rotate: no system always first
-            seconds, outputs[name] = timed(systems[name], texts)
+            seconds, cpu_seconds, outputs[name] = timed(systems[name], texts)
             times[name].append(seconds)
+            cpu[name].append(cpu_seconds)
             logger.info("repeat %d  %-45s %7.1f texts/s", r + 1, name, len(texts) / seconds)
     reference = outputs[peer]
     peer_rate = len(texts) / statistics.median(times[peer])
+    peer_cpu = statistics.median(cpu[peer])
     rows = []
     for name in systems:
         rate = len(texts) / statistics.median(times[name])
@@ -146,15 +206,20 @@ def main() -> None:
         rows.append({"system": name, "texts_per_s": round(rate, 1), "tokens_per_s": round(rate * mean_tokens),
                      "fraction_of_matmul_peak": round(rate * mean_tokens * flop_token / (peak * 1e9), 3),
                      "speedup_vs_sentence_transformers": round(rate / peer_rate, 3),
+                     "cpu_s": round(statistics.median(cpu[name]), 2),
+                     "cpu_speedup_vs_sentence_transformers": round(peer_cpu / statistics.median(cpu[name]), 3),
                      "min_cosine_to_st": round(float(cos.min()), 5), "mean_cosine_to_st": round(float(cos.mean()), 6),
                      "seconds": [round(t, 2) for t in times[name]]})
     result = {"texts": len(texts), "mean_tokens": round(mean_tokens, 1), "max_length": MAX_LENGTH,
               "batch_size": args.batch_size, "repeats": args.repeats, "threads": torch.get_num_threads(),
               "matmul_peak_gflops": round(peak, 1), "model_gflop_per_token": round(flop_token / 1e9, 4),
-              "machine": platform.processor() or platform.machine(), "torch": torch.__version__, "rows": rows}
-    header = "| system | texts/s | tokens/s | of matmul peak | × ST | min cos to ST |\n|---|---|---|---|---|---|\n"
+              "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+              "default_precision": ours.precision, "rows": rows}
+    header = ("| system | texts/s | tokens/s | of matmul peak | × ST (wall) | CPU s | × ST (CPU) | min cos to ST |\n"
+              "|---|---|---|---|---|---|---|---|\n")
     table = header + "".join(f"| {r['system']} | {r['texts_per_s']} | {r['tokens_per_s']} | "
                              f"{r['fraction_of_matmul_peak']:.1%} | {r['speedup_vs_sentence_transformers']:.2f} | "
+                             f"{r['cpu_s']} | {r['cpu_speedup_vs_sentence_transformers']:.2f} | "
                              f"{r['min_cosine_to_st']:.5f} |\n" for r in rows)
     print(table)  # noqa: T201 - a benchmark script prints its table
     args.output.mkdir(parents=True, exist_ok=True)
@@ -162,7 +227,10 @@ def main() -> None:
     (args.output / "encode.md").write_text(
         f"# Statement encoding: UUE vs sentence-transformers\n\n{len(texts)} texts of 5..120 words "
         f"({mean_tokens:.1f} tokens on average), max length {MAX_LENGTH}, packaged all-MiniLM-L6-v2, "
-        f"{torch.get_num_threads()} threads, medians of {args.repeats} interleaved repeats. Matmul peak "
+        f"{torch.get_num_threads()} threads, medians of {args.repeats} interleaved repeats (wall time, and the "
+        f"process's CPU time over all threads: the machine is shared, CPU time is what each system cost); the "
+        f"default precision "
+        f"on this machine: {ours.precision}. Matmul peak "
         f"{peak:.1f} GFLOP/s (float32 2048² matmul, best of measurements before each repeat); model {flop_token / 1e6:.1f} MFLOP/token.\n\n{table}")
 
 

@@ -38,7 +38,7 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index import create_index  # noqa: E402
-from index.faiss_index import suggest_nlist  # noqa: E402
+from index.faiss_factory import suggest_nlist  # noqa: E402
 from storage.store import Store  # noqa: E402
 from storage.tables import User, UserAttribute  # noqa: E402
 

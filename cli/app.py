@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -19,9 +20,13 @@ from cli.common import UUEGroup
 @click.option("--trust-remote-code", is_flag=True,
               help="Let a Hugging Face backbone run its own Python code (off; a model directory's or "
                    "checkpoint's config.json cannot turn it on, only this flag or your own --config).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+              help="Inference precision of the encoder (default: the model's config, else auto = bf16 on CUDA "
+                   "and on CPUs with native bf16, fp32 elsewhere; sets $UUE_INFERENCE_PRECISION).")
 @click.version_option(package_name="uue")
 @click.pass_context
-def main(ctx: click.Context, home: str | None, db: str | None, verbose: int, trust_remote_code: bool) -> None:
+def main(ctx: click.Context, home: str | None, db: str | None, verbose: int, trust_remote_code: bool,
+         precision: str | None) -> None:
     """UUE — Universal User Embeddings: users and statements in one vector space.
 
     \b
@@ -40,3 +45,19 @@ def main(ctx: click.Context, home: str | None, db: str | None, verbose: int, tru
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.ensure_object(dict)
     ctx.obj.update(home=home, db=db, trust_remote_code=trust_remote_code)
+    if precision is not None:
+        _set_env(ctx, "UUE_INFERENCE_PRECISION", precision)
+
+
+def _set_env(ctx: click.Context, name: str, value: str) -> None:
+    """Set ``$name`` for this invocation (and the workers it starts); restored when it ends."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+    ctx.call_on_close(restore)

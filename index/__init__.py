@@ -10,7 +10,8 @@ import os
 
 from index.base import VectorIndex, read_sidecar
 from index.errors import IndexConfigError, IndexFileError
-from index.faiss_index import FACTORY_EXAMPLES, FaissIndex
+from index.faiss_factory import FACTORY_EXAMPLES
+from index.faiss_index import FaissIndex
 from index.files import sha256_file
 
 BACKENDS: dict[str, type[VectorIndex]] = {FaissIndex.backend: FaissIndex}
@@ -32,7 +33,7 @@ def create_index(factory: str, dim: int, *, backend: str = "faiss") -> VectorInd
     return _backend(backend)(factory, dim)
 
 
-def load_index(path: str | os.PathLike, mmap: bool = False, checksum: str | None = None) -> VectorIndex:
+def load_index(path: str | os.PathLike, mmap: bool | None = False, checksum: str | None = None) -> VectorIndex:
     """Load an index saved by ``VectorIndex.save`` (``IndexFileError`` when missing or corrupt).
 
     ``checksum``: the sha256 recorded for the file (``IndexBuild.checksum``); a file with

@@ -101,8 +101,9 @@ class VectorIndex(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> VectorIndex:
-        """Read a file written by ``save`` (``mmap``: map it read-only instead of reading;
+    def load(cls, path: str | os.PathLike, *, mmap: bool | None = False, checksum: str | None = None) -> VectorIndex:
+        """Read a file written by ``save`` (``mmap``: map it read-only instead of reading; None:
+        as the index prefers, e.g. mapped for a re-ranking index that keeps its float vectors;
         ``checksum``: the sha256 the file must have, else ``IndexFileError``)."""
 
 

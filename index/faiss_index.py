@@ -23,7 +23,18 @@ reconstructs just those vectors and scans them exactly: faster, and exact where 
 or IVF search would miss most of a sparse allow-list. A filtered HNSW search without
 an explicit ``efSearch`` widens the default by 1/√(allowed fraction), at most 8×.
 
-Defaults set here (faiss' own are lower): HNSW efSearch 128, efConstruction 80; IVF
+Refinement (``SQ8,RFlat``, ``HNSW32_SQ8,RFlat``): the base index searches its compressed codes
+for ``k_factor × k`` candidates (default ``DEFAULT_K_FACTOR``; ``params={"k_factor": n}``), which are
+re-ranked exactly from the float vectors the file also holds (faiss ``IndexRefineFlat``). Such an
+index is memory-mapped by default when loaded (``load(mmap=None)``): only the codes the scan reads
+and the few float rows it re-ranks come into memory. Filters reach the base search translated to
+its row numbers (``IDSelectorTranslated``).
+
+HNSW efSearch: a build calibrates it (``calibrate``, ``index.faiss_tuning``): recall@10 per efSearch
+on a sample, recorded in the sidecar; the default efSearch is the one reaching
+``DEFAULT_TARGET_RECALL`` and ``params={"recall": r}`` picks the one reaching ``r``.
+
+Defaults set here (faiss' own are lower): HNSW efSearch 128 until calibrated, efConstruction 80; IVF
 nprobe max(8, nlist/32). IVF/PQ train on a seeded sample of at most
 max(100k, 39·nlist) vectors; an nlist larger than the training set is an error that
 suggests a smaller one (no silent auto-adjust: the factory string stays what was asked).
@@ -52,76 +63,27 @@ from index.base import (
     write_sidecar,
 )
 from index.errors import IndexConfigError, IndexFileError
+from index.faiss_factory import (
+    TRAIN_SAMPLE_MAX,
+    TRAIN_SEED,
+    build_faiss,
+    extract_ivf,
+    make_selector,
+    refine_parts,
+    suggest_nlist,
+)
+from index.faiss_tuning import CALIBRATION_MIN_COUNT, calibrate, check_target, ef_for_recall, valid_calibration
 from index.files import BLOCK, HashingReader, atomic_write, checksum_mismatch, sha256_file
 
 logger = logging.getLogger(__name__)
 
-FACTORY_EXAMPLES = ("Flat", "HNSW32", "IVF1024,Flat", "IVF1024,PQ32")
-SEARCH_PARAMS = frozenset({"nprobe", "efSearch", "exact"})
-TRAIN_SEED = 20240501
-TRAIN_SAMPLE_MAX = 100_000  # raised to 39 × nlist for very large nlist
-DEFAULT_EF_SEARCH = 128  # recall@10 0.95 at 1M users (0.85 at 64): benchmarks/results/search.md
-DEFAULT_EF_CONSTRUCTION = 80  # faiss' 40 loses ~5 points of recall@10 on 384-d embeddings
+SEARCH_PARAMS = frozenset({"nprobe", "efSearch", "exact", "k_factor", "recall"})
 EXACT_SCAN_MIN = 10_000
 EXACT_SCAN_FRACTION = 0.02
 EXACT_SCAN_BLOCK = 65_536
 FILTER_EF_MAX_FACTOR = 8  # filtered HNSW search widens efSearch by 1/√fraction, up to 8×
 MAX_ID = 2**63 - 1
 MMAP_FLAGS = {"ivf": faiss.IO_FLAG_MMAP, "ivf-ondisk": faiss.IO_FLAG_READ_ONLY}
-
-
-def default_nprobe(nlist: int) -> int:
-    """Probes searched by default: nlist/32, at least 8 (faiss' own default is 1)."""
-    return min(nlist, max(8, nlist // 32))
-
-
-def suggest_nlist(n: int) -> int:
-    """A power of two near 4·√n that still leaves ≥ 39 training vectors per list."""
-    target = max(1.0, min(4 * math.sqrt(max(n, 1)), n / 39))
-    return 2 ** int(math.floor(math.log2(target)))
-
-
-def _extract_ivf(index: faiss.Index) -> Any:
-    try:
-        return faiss.extract_index_ivf(index)
-    except (RuntimeError, AttributeError):
-        return None
-
-
-def build_faiss(factory: str, dim: int) -> faiss.Index:
-    """The raw FAISS index for ``factory`` (validated; see the module docstring)."""
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-        raise IndexConfigError(f"index dimension must be a positive integer, got {dim!r}")
-    body = re.sub(r"^\s*IDMap2?\s*,", "", str(factory)).strip()
-    try:
-        index = faiss.index_factory(int(dim), body, faiss.METRIC_INNER_PRODUCT)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise IndexConfigError(
-            f"unknown or invalid index factory {factory!r} for dimension {dim} ({reason}); "
-            f"examples: {', '.join(repr(e) for e in FACTORY_EXAMPLES)}") from None
-    ivf = _extract_ivf(index)
-    if ivf is not None:
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        ivf.nprobe = default_nprobe(ivf.nlist)
-        return index
-    if isinstance(index, faiss.IndexIDMap):
-        raise IndexConfigError(f"index factory {factory!r}: put IDMap first or leave it out (ids are always mapped)")
-    if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = DEFAULT_EF_SEARCH
-        index.hnsw.efConstruction = DEFAULT_EF_CONSTRUCTION
-    return faiss.IndexIDMap2(index)
-
-
-def make_selector(allow: np.ndarray) -> tuple[faiss.IDSelector, Any]:
-    """A selector for sorted unique ids, and the buffer it points into (keep it alive)."""
-    hi = int(allow[-1]) + 1
-    if hi <= 512 * allow.size:  # bitmap ≤ 64 bytes per allowed id: dense ids, O(1) bit test
-        bits = np.zeros(hi, dtype=bool)
-        bits[allow] = True
-        bitmap = np.packbits(bits, bitorder="little")
-        return faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(bitmap)), bitmap
-    return faiss.IDSelectorBatch(allow), allow
 
 
 def _check_sha256(path: str | os.PathLike, actual: str, recorded: str) -> None:
@@ -135,17 +97,20 @@ class FaissIndex(VectorIndex):
     backend = "faiss"
 
     def __init__(self, factory: str, dim: int, *, _raw: faiss.Index | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, calibration: dict[str, Any] | None = None) -> None:
         self.factory, self.dim, self.read_only = str(factory), int(dim), read_only
         self._raw = _raw if _raw is not None else build_faiss(factory, dim)
-        self._ivf = _extract_ivf(self._raw)
+        self._ivf = extract_ivf(self._raw)
         self._inner: Any = None
         if self._ivf is None:
             if not isinstance(self._raw, faiss.IndexIDMap2):
                 raise IndexFileError(f"unexpected FAISS layout {type(self._raw).__name__} for {factory!r}: "
                                      f"{REBUILD_HINT}")
             self._inner = faiss.downcast_index(self._raw.index)
-        self._hnsw = self._inner.hnsw if isinstance(self._inner, faiss.IndexHNSW) else None
+        self._refine, hnsw_index = refine_parts(self._inner) if self._inner is not None else (None, None)
+        self._hnsw = hnsw_index.hnsw if hnsw_index is not None else None
+        self._hnsw_index = hnsw_index
+        self.calibration = calibration  # efSearch → sample recall, measured by ``calibrate``
         self._marks_removals = self._hnsw is not None
         self._live: np.ndarray | None = None  # sorted searchable ids, computed lazily
         self._deny: tuple | None = None  # (the exclude array last seen, its sorted ids, its selector, inner)
@@ -218,12 +183,35 @@ class FaissIndex(VectorIndex):
             out.update(nlist=int(self._ivf.nlist), nprobe=int(self._ivf.nprobe), ondisk=self.ondisk)
         if self._hnsw is not None:
             out.update(efSearch=int(self._hnsw.efSearch), efConstruction=int(self._hnsw.efConstruction))
+        if self._refine is not None:
+            out.update(k_factor=float(self._refine.k_factor))
+        if self.calibration is not None:
+            out.update(calibration=self.calibration)
         return out
 
     @property
     def search_settings(self) -> frozenset[str]:
         return frozenset({"exact"} | ({"nprobe"} if self._ivf is not None else set())
-                         | ({"efSearch"} if self._hnsw is not None else set()))
+                         | ({"efSearch"} if self._hnsw is not None else set())
+                         | ({"recall"} if self.calibration is not None else set())
+                         | ({"k_factor"} if self._refine is not None else set()))
+
+    def calibrate(self, vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray | None = None
+                  ) -> dict[str, Any] | None:
+        """Measure recall@10 per efSearch for a sample of ``queries`` (None: of the indexed ``vectors``,
+        rows of ``ids``, leave-one-out) and make the efSearch reaching the default target the index
+        default (see ``index.faiss_tuning``). Not a graph index, or too few vectors: None."""
+        if self._hnsw is None or self.count < CALIBRATION_MIN_COUNT:
+            return None
+        x, keys = normalised(as_vectors(vectors, self.dim)), as_ids(ids)
+
+        def search(q: np.ndarray, k: int, ef: int) -> np.ndarray:
+            return self.search(q, k, params={"efSearch": ef})[1]
+
+        q = normalised(as_vectors(queries, self.dim)) if queries is not None and len(queries) else None
+        self.calibration = calibrate(search, x, keys, q)
+        self._hnsw.efSearch = int(self.calibration["efSearch"])
+        return self.calibration
 
     def _writable(self) -> None:
         if self.read_only:
@@ -368,10 +356,28 @@ class FaissIndex(VectorIndex):
         without an explicit ``efSearch`` the default is widened to
         ``efSearch / √fraction`` (capped at 8×): 50 % allowed → ×1.4, 10 % → ×3.2.
         """
-        nprobe, ef = opts.get("nprobe"), opts.get("efSearch")
-        for name, value in (("nprobe", nprobe), ("efSearch", ef)):
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+        nprobe, ef, k_factor = opts.get("nprobe"), opts.get("efSearch"), opts.get("k_factor")
+        for name, value in (("nprobe", nprobe), ("efSearch", ef), ("k_factor", k_factor)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise IndexConfigError(f"search parameter {name} must be a positive integer, got {value!r}")
+        target = opts.get("recall")
+        if target is not None:
+            target = check_target(target)
+            if self.calibration is None:
+                raise IndexConfigError(f"search parameter recall needs an HNSW index calibrated by its build; "
+                                       f"{self.factory!r} is not (use efSearch, or rebuild)")
+            if ef is not None:
+                raise IndexConfigError("give either efSearch or recall, not both")
+        if self._refine is not None:
+            if sel is not None:  # the base index numbers its rows 0..n-1: translate the store ids
+                sel = faiss.IDSelectorTranslated(self._raw.id_map, sel)
+                keep.append(sel)
+            base = self._base_params(sel, ef, target, keep, fraction) or faiss.SearchParameters()
+            keep.append(base)
+            return faiss.IndexRefineSearchParameters(
+                k_factor=float(k_factor if k_factor is not None else self._refine.k_factor), base_index_params=base)
+        if k_factor is not None:
+            logger.debug("k_factor ignored: %s does not re-rank", self.factory)
         if self._ivf is not None:
             if sel is None and nprobe is None:
                 return None
@@ -387,11 +393,17 @@ class FaissIndex(VectorIndex):
             return sp
         if nprobe is not None:
             logger.debug("nprobe ignored: %s is not an IVF index", self.factory)
+        return self._base_params(sel, ef, target, keep, fraction)
+
+    def _base_params(self, sel: Any, ef: int | None, target: float | None, keep: list[Any],
+                     fraction: float) -> Any:
+        """Parameters of a flat or HNSW search (the base of a refined index), or None for its defaults."""
         if self._hnsw is not None:
-            if sel is None and ef is None:
+            if sel is None and ef is None and target is None:
                 return None
             hp = faiss.SearchParametersHNSW()
-            base = int(self._hnsw.efSearch)
+            base = int(self._hnsw.efSearch if target is None else ef_for_recall(
+                self.calibration["recall_by_efSearch"], target))
             widened = min(FILTER_EF_MAX_FACTOR * base, math.ceil(base / math.sqrt(fraction)))
             hp.efSearch = int(ef if ef is not None else widened)
             if sel is not None:
@@ -434,6 +446,10 @@ class FaissIndex(VectorIndex):
         meta = {"backend": self.backend, "factory": self.factory, "dim": self.dim, "metric": "ip",
                 "layout": layout, "count": self.count, "stored": int(self._raw.ntotal), "removed_marked": self._marked,
                 "faiss_version": faiss.__version__, "size": size, "checksum": checksum}
+        if self._refine is not None:  # codes scanned + float rows re-ranked: mapping keeps only those in memory
+            meta["mmap_default"] = True
+        if self.calibration is not None:
+            meta["calibration"] = self.calibration
         if self.ondisk:  # the inverted lists live in another file: record what it must hold
             lists = faiss.downcast_InvertedLists(self._ivf.invlists).filename
             meta["ivfdata"] = {"path": lists, "size": os.path.getsize(lists), "sha256": sha256_file(lists)}
@@ -442,8 +458,10 @@ class FaissIndex(VectorIndex):
         return checksum
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, mmap: bool = False, checksum: str | None = None) -> FaissIndex:
+    def load(cls, path: str | os.PathLike, *, mmap: bool | None = False, checksum: str | None = None) -> FaissIndex:
         meta = read_sidecar(path)
+        if mmap is None:  # the index's own preference: refined indexes are mapped
+            mmap = meta.get("mmap_default") is True
         if meta["backend"] != cls.backend:
             raise IndexFileError(f"{path} is a {meta['backend']!r} index, not {cls.backend!r}")
         # IVF: map the inverted lists; otherwise map the flat codes (the two flags do not combine). On-disk
@@ -466,4 +484,8 @@ class FaissIndex(VectorIndex):
             raise IndexFileError(f"index file {path} is corrupt or unreadable ({reason}): {REBUILD_HINT}") from None
         if raw.d != int(meta["dim"]):
             raise IndexFileError(f"index file {path} has dimension {raw.d}, its sidecar says {meta['dim']}: {REBUILD_HINT}")
-        return cls(meta["factory"], int(meta["dim"]), _raw=raw, read_only=mmap)
+        calibration = meta.get("calibration")
+        if calibration is not None and not valid_calibration(calibration):
+            raise IndexFileError(f"index sidecar of {path}: malformed 'calibration': {REBUILD_HINT}")
+        return cls(meta["factory"], int(meta["dim"]), _raw=raw, read_only=mmap, calibration=calibration)
+

@@ -1,8 +1,10 @@
 """The vectors behind an index build, kept next to it as plain ``.npy`` files.
 
-A statement build also records ``STEM.encoder.json``: the fingerprint of the statement
-side that embedded it, so another model with the same statement side (a locked model and
-its base) reuses its vectors, in index builds and in training.
+A build also records ``STEM.encoder.json``: the inference precision its vectors were
+computed at (a build at another precision never reuses them) and, for statements, the
+fingerprint of the statement side that embedded it, so another model with the same
+statement side (a locked model and its base) reuses its vectors, in index builds and in
+training.
 
 ``STEM.ids.npy`` (int64, sorted), ``STEM.vectors.npy`` (float32 [n, d], L2-normalised)
 and ``STEM.hashes.npy`` (the content hash each vector was computed from). They serve
@@ -139,15 +141,30 @@ def statement_fingerprint_path(stem: Path) -> Path:
     return Path(f"{stem}.encoder.json")
 
 
+def write_encoder_info(stem: Path, *, statement_fingerprint: str | None = None, precision: str | None = None) -> None:
+    """``STEM.encoder.json``: what embedded the build's vectors (statement fingerprint, precision)."""
+    info = {k: v for k, v in (("statement_fingerprint", statement_fingerprint), ("precision", precision)) if v}
+    atomic_write(statement_fingerprint_path(stem), lambda out: out.write(json.dumps(info).encode()))
+
+
 def write_statement_fingerprint(stem: Path, fingerprint: str) -> None:
-    atomic_write(statement_fingerprint_path(stem),
-                 lambda out: out.write(json.dumps({"statement_fingerprint": fingerprint}).encode()))
+    write_encoder_info(stem, statement_fingerprint=fingerprint)
+
+
+def _encoder_info(build: Any, key: str) -> str | None:
+    try:
+        value = strict_json.loads(statement_fingerprint_path(build_stem(build)).read_bytes())[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def read_statement_fingerprint(build: Any) -> str | None:
     """The statement fingerprint recorded with a build; None for builds without one."""
-    try:
-        value = strict_json.loads(statement_fingerprint_path(build_stem(build)).read_bytes())["statement_fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) else None
+    return _encoder_info(build, "statement_fingerprint")
+
+
+def read_build_precision(build: Any) -> str:
+    """The inference precision a build's vectors were computed at; "fp32" for builds that do not
+    record one (made before precision was chosen by the machine, when fp32 was the default)."""
+    return _encoder_info(build, "precision") or "fp32"

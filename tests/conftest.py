@@ -15,6 +15,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Encoders run at fp32 in tests on every machine (auto would pick bf16 where the CPU has it), so
+# figures pinned by tests are the same everywhere; tests/test_precision.py covers auto and bf16.
+os.environ.setdefault("UUE_INFERENCE_PRECISION", "fp32")
 
 import pytest
 

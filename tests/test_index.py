@@ -23,8 +23,11 @@ TYPES = {
     "HNSW32": 0.9,
     "IVF32,Flat": 0.9,
     "IVF32,PQ8x4": 0.3,
+    "SQ8,RFlat": 0.99,  # 8-bit codes scanned, 4 × k candidates re-ranked from the float vectors
+    "HNSW32_SQ8,RFlat": 0.9,
 }
-EXACT_TYPES = {"Flat", "IDMap2,Flat", "HNSW32", "IVF32,Flat"}  # store vectors losslessly
+# store vectors losslessly (a refined index reconstructs from its float vectors)
+EXACT_TYPES = {"Flat", "IDMap2,Flat", "HNSW32", "IVF32,Flat", "SQ8,RFlat", "HNSW32_SQ8,RFlat"}
 
 
 def clustered(n: int, dim: int, seed: int, centers: int = 40) -> np.ndarray:

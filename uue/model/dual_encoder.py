@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import shutil
@@ -41,6 +42,7 @@ from uue.model.config import ConfigError, ModelConfig
 from uue.model.encoder import ModelNotFoundError, TokenEncoder
 from uue.model.open_vocabulary import read_trained_statements, write_trained_statements
 from uue.model.pooling import AttentionPooling, MeanPooling, ResidualAdapter, StreamingPool
+from uue.model.precision import inference_autocast, requested_precision, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +54,10 @@ POOL_BLOCK = 65536  # users x padded chunks per pooling call
 OPTIONAL_KEYS = ("user_adapter.",)  # absent from models saved before the adapter: they load as the identity
 
 
-INFERENCE_PRECISIONS = ("fp32", "bf16")
-
-
-def autocast(device: torch.device, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (and on CPU when asked), nothing otherwise."""
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Training's autocast: bf16 mixed precision on CUDA, nothing (fp32) elsewhere."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and cpu_bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -69,12 +66,9 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     def __init__(self, config: ModelConfig, encoder: TokenEncoder) -> None:
         super().__init__()
-        #: CPU inference precision: "fp32", or "bf16" autocast (≈1.7× faster on CPUs with native
-        #: bf16, cosine ≈ 0.9999 to fp32; see benchmarks/encode.py). From ``config.extra``.
-        self.inference_precision = str(config.extra.get("inference_precision", "fp32"))
-        if self.inference_precision not in INFERENCE_PRECISIONS:
-            raise ConfigError(f"ModelConfig.extra.inference_precision must be one of {INFERENCE_PRECISIONS}, "
-                              f"got {self.inference_precision!r}")
+        #: inference precision asked for: "auto" (bf16 where the machine computes it natively),
+        #: "fp32" or "bf16"; ``$UUE_INFERENCE_PRECISION`` over ``config.extra``. See ``uue.model.precision``.
+        self.inference_precision = requested_precision(config.extra.get("inference_precision"))
         width = encoder.hidden_size
         config = dataclasses.replace(config, pooling=encoder.pooling, query_instruction=encoder.query_instruction,
                                      embedding_dim=config.embedding_dim or width)
@@ -223,7 +217,7 @@ class UniversalUserEmbeddingModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            with torch.inference_mode(), autocast(self.device, cpu_bf16=self.inference_precision == "bf16"):
+            with torch.inference_mode(), inference_autocast(self.device, self.precision):
                 yield
         finally:
             self.train(was_training)
@@ -252,15 +246,25 @@ class UniversalUserEmbeddingModel(nn.Module):
             vectors = self._encode_sorted(ids, batch_size, bar, project=True).cpu().numpy()
         return vectors[[where[t] for t in texts]]
 
+    @property
+    def precision(self) -> str:
+        """The inference precision in use on the current device: "fp32" or "bf16"."""
+        return resolve_precision(self.inference_precision, self.device)
+
     def encoder_fingerprint(self) -> str:
         """Identifies what a chunk vector depends on: the token encoder's weights, its token
-        pooling and ``max_chunk_length`` (the key of the chunk-vector cache). Computed once per
-        model object: call it on a model whose weights no longer change (loaded, or locked)."""
+        pooling, ``max_chunk_length`` and the inference precision (the key of the chunk-vector
+        cache; fp32 keeps the fingerprint it had before precision was part of it). The weights'
+        hash is computed once per model object: call it on a model whose weights no longer
+        change (loaded, or locked)."""
         if getattr(self, "_fingerprint", None) is None:
             self._fingerprint = _fingerprint(
                 f"{self.encoder.pooling}|{self.config.max_chunk_length}|{type(self.encoder.tokenizer).__name__}|"
                 f"{len(self.encoder.tokenizer)}", self.encoder)
-        return self._fingerprint
+        precision = self.precision
+        if precision == "fp32":
+            return self._fingerprint
+        return hashlib.blake2b(f"{self._fingerprint}|{precision}".encode(), digest_size=20).hexdigest()
 
     def statement_fingerprint(self) -> str:
         """Identifies what a statement vector depends on: the token encoder, the query
@@ -357,8 +361,6 @@ class UniversalUserEmbeddingModel(nn.Module):
 
 def _fingerprint(settings: str, module: nn.Module) -> str:
     """blake2b of ``settings`` and every tensor of ``module`` (by name, as float32 bytes)."""
-    import hashlib
-
     h = hashlib.blake2b(settings.encode(), digest_size=20)
     for name, tensor in sorted(module.state_dict().items()):
         h.update(name.encode())

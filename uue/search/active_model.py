@@ -33,9 +33,12 @@ class LazyModel:
     """Loads the active model (and opens its chunk-vector cache) only when something needs embedding."""
 
     def __init__(self, path: str, model=None, checksum: str | None = None, cache_dir: Path | None = None,
-                 trust_remote_code: bool = False) -> None:
+                 trust_remote_code: bool = False, precision: str | None = None) -> None:
         self.path, self._model, self.checksum, self.cache_dir = path, model, checksum, cache_dir
         self.trust_remote_code = trust_remote_code  # the caller's choice (never the model directory's)
+        #: "fp32" / "bf16" decided by the building process, imposed on a model loaded here (a Ray
+        #: worker on another machine computes at the precision the build records); None: the model's own
+        self.forced_precision = precision
         self._cache = None
         self.handed_in = model is not None  # a model object given by the caller, not loaded from ``path``
 
@@ -47,7 +50,24 @@ class LazyModel:
             self._model = UniversalUserEmbeddingModel.from_pretrained(self.path, checksum=self.checksum,
                                                                       trust_remote_code=self.trust_remote_code)
             self._model.eval()
+            if self.forced_precision is not None:
+                self._model.inference_precision = self.forced_precision
         return self._model
+
+    def precision(self) -> str | None:
+        """The inference precision ("fp32" / "bf16") users are embedded at, without loading the
+        weights when the model is not loaded yet (its config and this machine decide); None for a
+        model object without one."""
+        if self.forced_precision is not None:
+            return self.forced_precision
+        if self._model is not None:
+            return getattr(self._model, "precision", None)
+        from uue.model.config import ModelConfig
+        from uue.model.dual_encoder import CONFIG_FILE, default_device
+        from uue.model.precision import requested_precision, resolve_precision
+
+        config = ModelConfig.load(Path(self.path) / CONFIG_FILE)
+        return resolve_precision(requested_precision(config.extra.get("inference_precision")), default_device())
 
     def cache(self):
         if self._cache is None:

@@ -32,9 +32,10 @@ from index.vectors import (
     VectorSet,
     build_stem,
     file_checksums,
+    read_build_precision,
     read_statement_fingerprint,
     save_array,
-    write_statement_fingerprint,
+    write_encoder_info,
 )
 from storage.errors import NotFound, UUEError
 from storage.store import Store
@@ -67,16 +68,23 @@ def statement_hash(text: str) -> str:
 
 
 def _previous(store: Store, kind: str, model_id: int, full: bool,
-              same_statements: Callable[[IndexBuild], bool] | None = None
-              ) -> tuple[IndexBuild | None, VectorSet | None]:
-    """The active build of ``kind`` and its vectors when they can be reused: same model, or, for
-    statements, another model whose statement side is identical (``same_statements``)."""
+              same_statements: Callable[[IndexBuild], bool] | None = None,
+              precision: Callable[[], str | None] | None = None) -> tuple[IndexBuild | None, VectorSet | None]:
+    """The active build of ``kind`` and its vectors when they can be reused: same model at the same
+    inference precision (``precision()``), or, for statements, another model whose statement side
+    is identical (``same_statements``: its fingerprint includes the precision)."""
     try:
         build = active_build(store, kind)
     except NotFound:
         return None, None
     reusable = build.model_id == model_id or (kind == "statements" and same_statements is not None
                                               and same_statements(build))
+    if reusable and not full and precision is not None:
+        now, then = precision(), read_build_precision(build)
+        if now is not None and now != then:
+            logger.info("the active %s build was embedded in %s, this build runs in %s: embedding all of it "
+                        "again", kind, then, now)
+            reusable = False
     if full or not reusable:
         return build, None
     try:  # verified: a corrupt vector must not be carried into the new build
@@ -116,7 +124,10 @@ class Sharding:
 def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Path, model_id: int,
            store: Store, written: list[Path], calibration_sample: np.ndarray | None = None,
            statement_fingerprint: str | None = None, sharding: Sharding | None = None,
-           extra: dict[str, np.ndarray] | None = None) -> int:
+           extra: dict[str, np.ndarray] | None = None, precision: str | None = None,
+           queries: np.ndarray | None = None) -> int:
+    """Build, save and record one index. ``queries``: vectors like the ones it will be asked (the
+    statements, for the users index) that calibrate a graph index's efSearch (``index.faiss_tuning``)."""
     stem = directory / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     path = stem.with_suffix(".faiss")
     written.extend([path, Path(f"{path}.json"), ivfdata_path(path), *VectorSet.files(stem)])
@@ -130,14 +141,17 @@ def _write(kind: str, factory: str, dim: int, vectors: VectorSet, directory: Pat
             index.train(vectors.vectors)
         if len(vectors):
             index.add(vectors.ids, vectors.vectors)
+            calibrate = getattr(index, "calibrate", None)  # graph indexes: efSearch for the target recall
+            if calibrate is not None:
+                calibrate(vectors.vectors, vectors.ids, queries)
     checksum = index.save(path)
     files = vectors.save(stem)
     for name, array in (extra or {}).items():  # arrays kept beside the vectors (interests: owners, weights...)
         files[f"{name}.npy"] = save_array(Path(f"{stem}.{name}.npy"), array)
     if calibration_sample is not None:
         save_stats(stem, statement_stats(vectors.vectors, calibration_sample))
-    if statement_fingerprint is not None:
-        write_statement_fingerprint(stem, statement_fingerprint)
+    if statement_fingerprint is not None or precision is not None:
+        write_encoder_info(stem, statement_fingerprint=statement_fingerprint, precision=precision)
     files.update(file_checksums(stem, ("calibration.npy", "encoder.json")))
     if ivfdata_path(path).is_file():  # an on-disk IVF's inverted lists: verified like the rest
         files["ivfdata"] = sha256_file(ivfdata_path(path))
@@ -210,10 +224,10 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
     result = BuildResult(model_id=model_row.id, factory={})
     written: list[Path] = []
     try:
-        new_ids = {}
-        vectors_of: dict[str, np.ndarray] = {}
-        for kind in KINDS:
-            previous, old = _previous(store, kind, model_row.id, full, same_statements=lazy.same_statements)
+        new_ids, embedded = {}, {}
+        for kind in KINDS:  # embed both kinds first: the statements calibrate the users index's search
+            previous, old = _previous(store, kind, model_row.id, full, same_statements=lazy.same_statements,
+                                      precision=lazy.precision)
             chosen = (factory if kind == "users" else statement_factory) or (previous.factory if previous else None)
             chosen = chosen or DEFAULT_FACTORY
             if kind == "users" and sharding.active:
@@ -233,15 +247,18 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
             result.counts[kind] = len(ids)
             result.embedded[kind] = int(todo.sum())
             result.reused[kind] = int(len(ids) - todo.sum())
-            sample = user_sample(vectors_of["users"]) if kind == "statements" else None
             fingerprint = None  # recorded with statement builds, so another model can reuse them
             if kind == "statements":  # (without loading the model when nothing was embedded)
                 fingerprint = (lazy.statement_fingerprint() if todo.any()
                                else read_statement_fingerprint(previous) if previous is not None else None)
-            vectors_of[kind] = vectors
-            new_ids[kind] = _write(kind, chosen, dim, VectorSet.build(ids, vectors, content), directory,
-                                   model_row.id, store, written, calibration_sample=sample,
-                                   statement_fingerprint=fingerprint, sharding=sharding if kind == "users" else None)
+            embedded[kind] = (chosen, VectorSet.build(ids, vectors, content), fingerprint)
+        for kind in KINDS:
+            chosen, vector_set, fingerprint = embedded[kind]
+            new_ids[kind] = _write(
+                kind, chosen, dim, vector_set, directory, model_row.id, store, written,
+                calibration_sample=user_sample(embedded["users"][1].vectors) if kind == "statements" else None,
+                statement_fingerprint=fingerprint, sharding=sharding if kind == "users" else None,
+                precision=lazy.precision(), queries=embedded["statements"][1].vectors if kind == "users" else None)
         if interests is None:
             interests = _has_active(store, "interests")
         if interests:

@@ -114,7 +114,7 @@ def check_k(k: int) -> int:
 class Searcher:
     """Answers queries from the store's active builds with the active model."""
 
-    def __init__(self, store: Store, *, model=None, mmap: bool = False, verify: bool = True,
+    def __init__(self, store: Store, *, model=None, mmap: bool | None = None, verify: bool = True,
                  trust_remote_code: bool = False) -> None:
         self.store, self.mmap, self.verify, self.trust_remote_code = store, mmap, verify, trust_remote_code
         self._model = model

@@ -61,7 +61,8 @@ class UserEmbedder:
     """
 
     def __init__(self, url: str, path: str, checksum: str | None, cache_dir: str | None, threads: int,
-                 files: dict[str, bytes] | None = None, trust_remote_code: bool = False) -> None:
+                 files: dict[str, bytes] | None = None, trust_remote_code: bool = False,
+                 precision: str | None = None) -> None:
         import tempfile
 
         import torch
@@ -75,7 +76,8 @@ class UserEmbedder:
                 (local / name).write_bytes(data)
             path = str(local)
         self.store = Store(url)
-        self.model = LazyModel(path, None, checksum, Path(cache_dir) if cache_dir else None, trust_remote_code)
+        self.model = LazyModel(path, None, checksum, Path(cache_dir) if cache_dir else None, trust_remote_code,
+                               precision)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``{"pk", "vector", "error"}``: a ``UUEError`` (weights changed, store unreachable) comes back
@@ -155,7 +157,7 @@ class RayEngine(EmbeddingEngine):
         files = model_files(model.path) if _remote(self.address) else None
         args = (store.engine.url.render_as_string(hide_password=False), str(Path(model.path).resolve()),
                 model.checksum, str(model.cache_dir.resolve()) if model.cache_dir else None, threads, files,
-                model.trust_remote_code)
+                model.trust_remote_code, model.precision())
         # at most partition_size users per model call, and enough partitions to keep every actor busy
         parts = partitions(pks, max(1, min(self.partition_size, -(-len(pks) // (actors * PARTITIONS_PER_ACTOR)))))
         logger.info("embedding %d users in %d partitions on %d %s actor(s)", len(pks), len(parts), actors,
