@@ -49,6 +49,37 @@ def rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def memory_status() -> dict:
+    """MiB of anonymous and of file-backed resident memory of this process."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f if line.startswith(("RssAnon", "RssFile")))
+    return {k: int(v.split()[0]) / 1024 for k, v in fields.items()}
+
+
+def _resident_child(path: str, queries: np.ndarray, k_factor: int, out) -> None:
+    faiss.omp_set_num_threads(1)
+    start = memory_status()
+    index = load_index(path, mmap=None)
+    for q in queries:
+        index.search(q[None], K, params={"k_factor": k_factor})
+    end = memory_status()
+    out.put({k: round(end[k] - start[k], 1) for k in end})
+
+
+def resident(path: Path, queries: np.ndarray, k_factor: int = 4) -> dict:
+    """Resident MiB (anonymous, file-backed) that loading ``path`` and answering ``queries`` adds, in
+    a fresh process (the benchmark process holds the vectors and what it built)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=_resident_child, args=(str(path), queries, k_factor, out))
+    child.start()
+    result = out.get()
+    child.join()
+    return result
+
+
 def timed_queries(search, queries: np.ndarray) -> dict:
     """p50 wall ms, p50 thread-CPU ms and found ids of single queries."""
     search(queries[:1])
@@ -132,6 +163,16 @@ def part_sq8(args, x, ids, queries, truth) -> dict:
     return out
 
 
+def part_sq8_memory(args, x, queries) -> dict:
+    """What the mapped SQ8,RFlat holds, in a fresh process: the codes scanned by every query stay
+    resident; float rows come in on demand (with the kernel's readahead around each), reclaimable."""
+    path = args.index_dir / f"sq8_rflat_{args.users}.faiss"
+    mem = resident(path, queries)
+    codes = args.users * args.dim / 2**20  # one byte per dimension
+    return {"anon_mib": mem["RssAnon"], "file_mib": mem["RssFile"], "codes_mib": round(codes, 1),
+            "held_mib": round(mem["RssAnon"] + codes, 1), "flat_mib": round(x.nbytes / 2**20, 1)}
+
+
 def part_hnsw(args, x, ids, queries, truth) -> dict:
     out: dict = {"rows": []}
     path, build_s = built(args, "HNSW32_SQ8,RFlat", x, ids, f"hnsw32_sq8_rflat_{args.users}")
@@ -201,11 +242,20 @@ def markdown(r: dict) -> str:
         p = r[part]
         lines += [f"## {part}", ""]
         if part == "sq8":
-            flat, sq8 = p["flat_resident_bytes"], p["sq8_resident_bytes"]
+            flat = p["flat_resident_bytes"] / 2**20
             best = next(x for x in p["rows"] if x["setting"] == "k_factor=4")
-            lines += [f"- resident: Flat {flat / 2**20:.0f} MiB, SQ8,RFlat mapped {sq8 / 2**20:.0f} MiB → "
-                      f"**{sq8 / flat:.3f}×** of Flat (target ≤ 0.25); file {p['file_bytes'] / 2**20:.0f} MiB "
-                      f"(codes + float vectors); build {p['build_s']} s",
+            m = r.get("sq8_memory")
+            if m:
+                lines += [f"- memory (a fresh process loads the mapped file and answers the {c['queries']} queries at "
+                          f"k_factor 4): anonymous +{m['anon_mib']} MiB (id maps), file pages +{m['file_mib']} MiB "
+                          f"(the {m['codes_mib']} MiB of codes every scan reads, plus float rows paged in for "
+                          f"re-ranking with the kernel's readahead — page cache, reclaimable). Held = anonymous + "
+                          f"codes = {m['held_mib']} MiB vs Flat's {flat:.0f} MiB resident → "
+                          f"**{m['held_mib'] / flat:.3f}×** (target ≤ 0.25); with every touched file page counted: "
+                          f"{(m['anon_mib'] + m['file_mib']) / flat:.3f}×"]
+            lines += [f"- in the benchmark process (after building it there): +{p['sq8_resident_bytes'] / 2**20:.0f} "
+                      f"MiB after 4 k_factor sweeps (readahead pulls in float pages); file "
+                      f"{p['file_bytes'] / 2**20:.0f} MiB (codes + float vectors); build {p['build_s']} s",
                       f"- k_factor=4: p50 {best['p50_ms']} ms vs Flat {p['rows'][0]['p50_ms']} ms → "
                       f"**{best['p50_ms'] / p['rows'][0]['p50_ms']:.3f}×** (target ≤ 0.5), CPU "
                       f"{best['cpu_p50_ms'] / p['rows'][0]['cpu_p50_ms']:.3f}×; recall@10 {best['recall@10']} "
@@ -250,6 +300,8 @@ def main(argv: list[str] | None = None) -> dict:
     parts = args.part.split(",")
     if "sq8" in parts:
         report["sq8"] = part_sq8(args, x, ids, queries, truth)
+    if "sq8" in parts or "sq8mem" in parts:
+        report["sq8_memory"] = part_sq8_memory(args, x, queries)
     if "hnsw" in parts:
         report["hnsw"] = part_hnsw(args, x, ids, queries, truth)
     if "peer" in parts:
