@@ -66,6 +66,8 @@ class LazyModel:
         from uue.model.dual_encoder import CONFIG_FILE, default_device
         from uue.model.precision import requested_precision, resolve_precision
 
+        if not (Path(self.path) / CONFIG_FILE).is_file():
+            return None  # no model directory: loading it will say so, where it is needed
         config = ModelConfig.load(Path(self.path) / CONFIG_FILE)
         return resolve_precision(requested_precision(config.extra.get("inference_precision")), default_device())
 
