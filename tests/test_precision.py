@@ -112,14 +112,18 @@ def test_a_build_at_another_precision_embeds_every_user_again(bert_dir: Path, tm
         store.ingest_file(users)
         train_from_store(store, config(bert_dir, training_mode="locked", num_epochs=1), tmp_path / "m",
                          show_progress=False, cache_dir=ws.cache_dir)
-        first = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir)
+        first = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir, interests=True)
         assert read_build_precision(active_build(store, "users")) == "fp32"
+        assert read_build_precision(active_build(store, "interests")) == "fp32"
         again = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir)
         assert again.embedded["users"] == 0 and again.reused["users"] == first.counts["users"]
+        assert again.embedded["interests"] == 0 and again.reused["interests"] == first.counts["users"]
         flags("avx512_bf16")  # the same model on a machine with native bf16: auto → bf16
         bf16 = build_indexes(store, ws.indexes_dir, progress=False, cache_dir=ws.cache_dir)
         assert bf16.embedded["users"] == bf16.counts["users"] > 0 and bf16.reused["users"] == 0
         assert bf16.embedded["statements"] == bf16.counts["statements"]  # their fingerprint differs too
+        assert bf16.embedded["interests"] == bf16.counts["users"] and bf16.reused["interests"] == 0
+        assert read_build_precision(active_build(store, "interests")) == "bf16"
         build = active_build(store, "users")
         assert read_build_precision(build) == "bf16"
         assert json.loads(Path(f"{build_stem(build)}.encoder.json").read_text()) == {"precision": "bf16"}

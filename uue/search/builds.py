@@ -266,7 +266,7 @@ def _build_indexes(store: Store, directory: Path, *, factory: str | None, statem
 
             new_ids["interests"] = build_interest_index(store, lazy, directory, result.factory["users"], dim,
                                                         model_row.id, sources["users"], full, progress, written,
-                                                        result, _write)
+                                                        result, _write, precision=lazy.precision())
         activate_builds(store, list(new_ids.values()), retire=() if interests else ("interests",))
         result.build_ids = new_ids
     except BaseException:

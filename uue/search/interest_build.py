@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from index.builds import active_build
 from index.errors import IndexFileError
-from index.vectors import VectorSet, build_stem
+from index.vectors import VectorSet, build_stem, read_build_precision
 from storage.errors import NotFound
 from storage.store import Store
 from uue.data.schema import history_texts
@@ -62,12 +62,18 @@ class InterestRows:
                 "sizes": self.sizes.astype(np.int64), "medoids": self.medoids.astype(np.int64)}
 
 
-def _previous(store: Store, model_id: int, full: bool) -> InterestRows | None:
+def _previous(store: Store, model_id: int, full: bool, precision: str | None = None) -> InterestRows | None:
+    """The active interests build's rows when they can be reused: same model, same inference precision."""
     try:
         build = active_build(store, "interests")
     except NotFound:
         return None
     if full or build.model_id != model_id:
+        return None
+    then = read_build_precision(build)
+    if precision is not None and precision != then:
+        logger.info("the active interests build was embedded in %s, this build runs in %s: clustering every "
+                    "user again", then, precision)
         return None
     try:
         return InterestRows.load(build_stem(build), checksums=build.files)
@@ -129,17 +135,20 @@ def compute_rows(store: Store, lazy, users: np.ndarray, hashes: np.ndarray, dim:
 
 def build_interest_index(store: Store, lazy, directory: Path, factory: str, dim: int, model_id: int,
                          users: tuple[np.ndarray, np.ndarray], full: bool, progress: bool, written: list[Path],
-                         result, write: Callable[..., int]) -> int:
-    """Cluster what changed, write the interests build (inactive; the caller activates it with the others)."""
+                         result, write: Callable[..., int], precision: str | None = None) -> int:
+    """Cluster what changed, write the interests build (inactive; the caller activates it with the others).
+    ``precision``: the inference precision of this build; rows of a build at another one are not reused."""
     ids, hashes = users
-    rows, clustered = compute_rows(store, lazy, ids, hashes, dim, _previous(store, model_id, full), progress)
+    previous = _previous(store, model_id, full, precision)
+    rows, clustered = compute_rows(store, lazy, ids, hashes, dim, previous, progress)
     result.factory["interests"] = factory
     result.counts["interests"] = len(rows.owners)
     result.embedded["interests"] = clustered
     result.reused["interests"] = len(ids) - clustered
     logger.info("%d interests for %d users (%d clustered, %d reused)", len(rows.owners), len(ids), clustered,
                 len(ids) - clustered)
-    return write("interests", factory, dim, rows.vectors, directory, model_id, store, written, extra=rows.extra())
+    return write("interests", factory, dim, rows.vectors, directory, model_id, store, written, extra=rows.extra(),
+                 precision=precision)
 
 
 def verify_interests(store: Store, build) -> tuple[list[str], int]:
