@@ -269,8 +269,8 @@ def markdown(r: dict) -> str:
                       f"- leave-one-out calibration (a build without statements): efSearch {loo['efSearch']} "
                       f"(curve {loo['recall_by_efSearch']}) — optimistic for queries that are not indexed vectors", ""]
         if part == "peer":
-            lines += [f"N = {p['n']:,} (the peer's build at 1M does not fit the shared machine's time); "
-                      f"builds: hnswlib {p['hnswlib_build_s']} s, ours {p['ours_build_s']} s", ""]
+            lines += [f"N = {p['n']:,}; builds (wall, 2 threads, each in the run that built it — the machine's load "
+                      f"differed): hnswlib {p['hnswlib_build_s']} s, ours {p['ours_build_s']} s", ""]
         lines += header
         for x in p["rows"]:
             notes = ", ".join(f"{k}={v}" for k, v in x.items()
