@@ -265,6 +265,13 @@ LIKE_METHODS = {"single": "one example (similar)", "compound": "like the 5 (UUE 
                 "best_score": "Qdrant best_score (max)"}
 
 
+def _method_rows(results: dict[str, dict[str, Any]], methods: dict[str, str], metric: str,
+                 keys: list[str]) -> list[str]:
+    """One table row per model and method: ``metric`` names each cell's result key (``{method}``, ``{key}``)."""
+    return ["| " + " | ".join([model_name, label, *(_fmt(m.get(metric.format(method=method, key=key))) for key in keys)])
+            + " |" for model_name, m in results.items() for method, label in methods.items()]
+
+
 def compound_tables(name: str, info: dict[str, Any]) -> str:
     """The compound-audience rows (benchmarks/_compound.py): "A but not B" and "like these 5 users"."""
     results = {m: r for m, r in info["results"].items() if "compound/n_pairs" in r}
@@ -277,17 +284,11 @@ def compound_tables(name: str, info: dict[str, Any]) -> str:
              "(lower is better)", "",
              "| model | method | " + " | ".join(label for _, label in COMPOUND_COLUMNS) + " |",
              "|---|---|" + "---|" * len(COMPOUND_COLUMNS)]
-    for model_name, m in results.items():
-        for method, label in COMPOUND_METHODS.items():
-            cells = [_fmt(m.get(f"compound/{method}/{key}")) for key, _ in COMPOUND_COLUMNS]
-            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
+    lines += _method_rows(results, COMPOUND_METHODS, "compound/{method}/{key}", [key for key, _ in COMPOUND_COLUMNS])
     lines += ["", f"**{name}: like these 5 users** — {int(any_row['like_users/n_statements'])} statements with ≥ 8 test "
               "users: 5 of them are the examples, relevant = the statement's other users", "",
               "| model | method | P@10 | nDCG@10 | R@10 |", "|---|---|---|---|---|"]
-    for model_name, m in results.items():
-        for method, label in LIKE_METHODS.items():
-            cells = [_fmt(m.get(f"like_users/{method}/{key}")) for key in ("precision@10", "ndcg@10", "recall@10")]
-            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
+    lines += _method_rows(results, LIKE_METHODS, "like_users/{method}/{key}", ["precision@10", "ndcg@10", "recall@10"])
     return "\n".join(lines)
 
 
@@ -311,10 +312,8 @@ def interest_table(name: str, info: dict[str, Any]) -> str:
              f"{int(one['interests/multi/cost/n_users'])} users (Flat index, one thread, CPU time)", "",
              "| model | user vectors | " + " | ".join(label for _, label in INTEREST_COLUMNS) + " |",
              "|---|---|" + "---|" * len(INTEREST_COLUMNS)]
-    for model_name, m in results.items():
-        for kind, label in (("single", "single"), ("multi", "multi-interest (best match)")):
-            cells = [_fmt(m.get(f"interests/{kind}/{key}")) for key, _ in INTEREST_COLUMNS]
-            lines.append("| " + " | ".join([model_name, label, *cells]) + " |")
+    lines += _method_rows(results, {"single": "single", "multi": "multi-interest (best match)"},
+                          "interests/{method}/{key}", [key for key, _ in INTEREST_COLUMNS])
     multi = next(iter(results.values()))
     lines += ["", f"Clusters on the test users: {_fmt(multi.get('interests/multi/clusters/single_topic_one'))} of "
               f"single-topic users get one interest, {_fmt(multi.get('interests/multi/clusters/multi_topic_several'))} "
