@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
@@ -214,3 +215,15 @@ def content_hash(record: UserRecord) -> str:
 def attribute_value(value: Any) -> str:
     """The string form of a metadata value used for ``--where`` matching."""
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def history_texts(chunks: Sequence[Any]) -> list[str]:
+    """A history's chunk texts, oldest first: by timestamp when every chunk has one
+    (ISO 8601 UTC strings sort in time order), else in file order. ``chunks``: dicts
+    (``ChunkRecord``) or objects with ``text`` and ``timestamp`` (``uue.data.schema.UserChunk``)."""
+    def get(c: Any, key: str) -> Any:
+        return c.get(key) if isinstance(c, dict) else getattr(c, key)
+
+    if chunks and all(get(c, "timestamp") for c in chunks):
+        chunks = sorted(chunks, key=lambda c: get(c, "timestamp"))  # stable: ties keep file order
+    return [get(c, "text") for c in chunks]

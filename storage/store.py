@@ -6,6 +6,7 @@ source of truth for which model is active and which index build serves queries.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import strict_json
 from storage.errors import NotFound, UnknownUser, UUEError
 from storage.failures import database_error
-from storage.records import StatementRecord, UserRecord, normalise_user_id
+from storage.records import StatementRecord, UserRecord, history_texts, normalise_user_id
 from storage.schema import upgrade_schema
 from storage.tables import (
     SQL_IN_BATCH,
@@ -236,6 +237,17 @@ class Store:
                 return
             yield from rows
             last = rows[-1][0]
+
+    def iter_histories(self, pks: list[int], batch_size: int = 1000) -> Iterator[tuple[int, list[str]]]:
+        """Yield ``(pk, texts)`` in primary-key order: each user's chunk texts, oldest first
+        (``history_texts``), for the given users that exist. What an embedding pass needs of a
+        user, in one query per batch (``iter_users`` also reads labels, traits and metadata)."""
+        for part in batched(sorted(set(int(p) for p in pks)), min(batch_size, SQL_IN_BATCH)):
+            with self.session() as s:
+                rows = s.execute(select(Chunk.user_pk, Chunk.text, Chunk.timestamp).where(Chunk.user_pk.in_(part))
+                                 .order_by(Chunk.user_pk, Chunk.position)).all()
+            for pk, group in itertools.groupby(rows, key=lambda r: r[0]):
+                yield pk, history_texts([{"text": r[1], "timestamp": r[2]} for r in group])
 
     def _load_users(self, stmt) -> Iterator[tuple[int, UserRecord]]:
         with self.session() as s:

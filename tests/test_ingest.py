@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.errors import IngestError
-from storage.records import is_held_out, split_for
+from storage.records import history_texts, is_held_out, split_for
 from storage.tables import Chunk, Label, User
 from support.records import user_line
 
@@ -167,3 +167,18 @@ def test_a_failed_ingest_turns_garbage_collection_back_on(store, write_jsonl):
     assert gc.isenabled()
     store.ingest_file(write_jsonl([user_line("a"), user_line("b")], "good.jsonl"))
     assert gc.isenabled() and store.count_users() == 2
+
+
+def test_iter_histories_gives_what_an_embedding_pass_reads_of_iter_users(store, write_jsonl):
+    """Texts oldest first (by timestamp when every chunk has one, else in file order), by pk."""
+    out_of_order = user_line("u1", n_chunks=3)
+    out_of_order["chunks"].reverse()
+    partial = user_line("u2", n_chunks=3)
+    partial["chunks"][1].pop("timestamp")
+    partial["chunks"].reverse()
+    store.ingest_file(write_jsonl([out_of_order, partial, user_line("u3", n_chunks=1)]))
+    pks = [store.get_user(u)[0] for u in ("u3", "u1", "u2")]
+    got = list(store.iter_histories(pks + [10_000], batch_size=2))  # an unknown pk is skipped
+    assert got == [(pk, history_texts(record["chunks"])) for pk, record in store.iter_users(pks=pks)]
+    assert dict(got)[pks[1]] == ["post 0 of u1", "post 1 of u1", "post 2 of u1"]
+    assert dict(got)[pks[2]] == ["post 2 of u2", "post 1 of u2", "post 0 of u2"]

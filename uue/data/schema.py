@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.records import ChunkRecord, UserRecord, validate_user
+from storage.records import ChunkRecord, UserRecord, history_texts, validate_user  # noqa: F401  (history_texts re-exported)
 
 
 @dataclass
@@ -71,14 +71,3 @@ class UserData:
     def texts(self) -> list[str]:
         """The history's texts, oldest first (see ``history_texts``)."""
         return history_texts(self.chunks)
-
-
-def history_texts(chunks: list[UserChunk] | list[ChunkRecord]) -> list[str]:
-    """A history's chunk texts, oldest first: by timestamp when every chunk has one
-    (ISO 8601 UTC strings sort in time order), else in file order."""
-    def get(c: Any, key: str) -> Any:
-        return c.get(key) if isinstance(c, dict) else getattr(c, key)
-
-    if chunks and all(get(c, "timestamp") for c in chunks):
-        chunks = sorted(chunks, key=lambda c: get(c, "timestamp"))  # stable: ties keep file order
-    return [get(c, "text") for c in chunks]

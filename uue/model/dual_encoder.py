@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from index.files import sha256_file
 from storage.failures import translated_writes
+from uue.model.backbones import skip_weight_init
 from uue.model.chunk_cache import ChunkVectorCache, chunk_key
 from uue.model.config import ConfigError, ModelConfig
 from uue.model.encoder import ModelNotFoundError, TokenEncoder
@@ -151,7 +152,8 @@ class UniversalUserEmbeddingModel(nn.Module):
         config = ModelConfig.load(path / CONFIG_FILE, trust_remote_code=trust_remote_code)
         trust = trust_remote_code
         backbone_config = AutoConfig.from_pretrained(str(path / BACKBONE_DIR), trust_remote_code=trust)
-        backbone = AutoModel.from_config(backbone_config, trust_remote_code=trust, dtype=torch.float32)
+        with skip_weight_init():  # every backbone weight is loaded from WEIGHTS_FILE below
+            backbone = AutoModel.from_config(backbone_config, trust_remote_code=trust, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(str(path), config=backbone_config, trust_remote_code=trust)
         encoder = TokenEncoder(backbone, tokenizer, config.pooling or "mean", config.query_instruction or "")
         model = cls(config, encoder)

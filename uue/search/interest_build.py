@@ -24,7 +24,6 @@ from index.errors import IndexFileError
 from index.vectors import VectorSet, build_stem, read_build_precision
 from storage.errors import NotFound
 from storage.store import Store
-from uue.data.schema import history_texts
 from uue.search.interests import user_interests
 
 logger = logging.getLogger(__name__)
@@ -109,8 +108,8 @@ def compute_rows(store: Store, lazy, users: np.ndarray, hashes: np.ndarray, dim:
         bar.update(len(batch))
         batch.clear()
 
-    for pk, record in store.iter_users(pks=todo) if todo else ():
-        batch.append((pk, history_texts(record["chunks"])))
+    for pk, texts in store.iter_histories(todo):
+        batch.append((pk, texts))
         if len(batch) >= USER_BATCH:
             flush()
     if batch:

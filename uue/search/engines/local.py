@@ -11,7 +11,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from storage.store import Store
-from uue.data.schema import history_texts
 from uue.search.active_model import LazyModel
 from uue.search.engines.base import USER_BATCH, EmbeddingEngine
 
@@ -35,9 +34,9 @@ class LocalEngine(EmbeddingEngine):
             batch_rows.clear()
             batch_texts.clear()
 
-        for pk, record in store.iter_users(pks=pks.tolist()):
+        for pk, texts in store.iter_histories(pks.tolist()):
             batch_rows.append(position[pk])
-            batch_texts.append(history_texts(record["chunks"]))
+            batch_texts.append(texts)
             if len(batch_rows) >= USER_BATCH:
                 flush()
         if batch_rows:

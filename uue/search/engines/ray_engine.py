@@ -82,12 +82,10 @@ class UserEmbedder:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``{"pk", "vector", "error"}``: a ``UUEError`` (weights changed, store unreachable) comes back
         as its message in ``error`` (Ray keeps only the text of a worker's exception, not its type)."""
-        from uue.data.schema import history_texts
-
         pks = np.concatenate([np.asarray(p, dtype=np.int64) for p in batch["pks"]])
         try:
-            rows = list(self.store.iter_users(pks=pks.tolist()))
-            vectors = self.model.encode_users([history_texts(record["chunks"]) for _, record in rows])
+            rows = list(self.store.iter_histories(pks.tolist()))
+            vectors = self.model.encode_users([texts for _, texts in rows])
         except UUEError as exc:
             return {"pk": np.full(1, -1, np.int64), "vector": np.zeros((1, 1), np.float32),
                     "error": np.array([str(exc)])}
