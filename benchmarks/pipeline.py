@@ -3,7 +3,11 @@
 Both systems start from the same synthetic ``users.jsonl`` (``--users`` users of ``--posts``
 posts each: consecutive synthetic users' histories joined) and do the same work
 with the same backbone (the packaged all-MiniLM-L6-v2, chunks truncated at 128 tokens,
-batches of 64, float32 on the CPU):
+batches of 64). Each runs at its own default precision on the CPU: UUE's ``auto`` (bf16
+where the CPU has native bf16, fp32 elsewhere; recorded), the peer's float32 unless
+``--peer-dtype bfloat16`` gives it bf16 weights too (a stronger peer than the plain one).
+Tokenizer parallelism is left to the environment (``TOKENIZERS_PARALLELISM``; unset means
+the tokenizers library's default, parallel), the same for both, and recorded:
 
 - **UUE**: ``Store.ingest_file`` (validation, content hashes, one transaction),
   ``build_indexes`` with a fresh workspace (the default, locked and untrained model: the
@@ -21,7 +25,8 @@ is the time inside the transformer's forward (global module hooks on the backbon
 embeddings and encoder layers, the same for both); everything else is overhead. Times are wall seconds and CPU seconds (all
 threads; the machine may be shared, so CPU seconds are the steadier figure).
 
-    python -m benchmarks.pipeline [--users 2000] [--posts 20] [--repeats 1]
+    python -m benchmarks.pipeline [--users 2000] [--posts 20] [--repeats 1] [--peer-dtype bfloat16]
+    python -m benchmarks.pipeline --users 100000 --systems uue --out pipeline_100k   # ours alone
 
 Writes ``benchmarks/results/pipeline.json`` and ``pipeline.md``.
 """
@@ -182,14 +187,21 @@ def peer_ingest(users: Path, db: Path) -> int:
     return n_chunks
 
 
+def peer_model(backbone: str):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    dtype = getattr(torch, os.environ.get("UUE_BENCH_PEER_DTYPE", "float32"))
+    return SentenceTransformer(backbone, device="cpu", model_kwargs={"torch_dtype": dtype})
+
+
 def peer_build(db: Path, work: Path, backbone: str) -> None:
     import sqlite3
 
     import faiss
     import numpy as np
-    from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(backbone, device="cpu")
+    model = peer_model(backbone)
     model.max_seq_length = MAX_LENGTH
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT user_pk, text FROM chunks ORDER BY user_pk, timestamp, position").fetchall()
@@ -215,9 +227,8 @@ def peer_query(db: Path, work: Path, backbone: str) -> list[str]:
     import sqlite3
 
     import faiss
-    from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(backbone, device="cpu")
+    model = peer_model(backbone)
     index = faiss.read_index(str(work / "users.faiss"))
     query = model.encode([QUERY], normalize_embeddings=True, convert_to_numpy=True)
     _, ids = index.search(query, 10)
@@ -247,66 +258,84 @@ LABELS = {"uue": "UUE (ingest_file, build_indexes, Searcher)",
 
 
 def worker(system: str, users: Path, work: Path) -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
+
+    from uue.model.dual_encoder import default_device
+    from uue.model.precision import requested_precision, resolve_precision
 
     clock = Clock()
     clock.hook()
     result = SYSTEMS[system](users, work, clock)
-    result.update(stages=clock.stages, texts_encoded=clock.texts, padded_tokens=clock.padded_tokens, threads=torch.get_num_threads(),
+    precision = (resolve_precision(requested_precision(None), default_device()) if system == "uue"
+                 else os.environ.get("UUE_BENCH_PEER_DTYPE", "float32"))
+    result.update(stages=clock.stages, texts_encoded=clock.texts, padded_tokens=clock.padded_tokens,
+                  threads=torch.get_num_threads(), precision=precision,
+                  tokenizers_parallelism=os.environ.get("TOKENIZERS_PARALLELISM", "unset (parallel)"),
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result))
 
 
-def measure(system: str, users: Path, tmp: Path, i: int) -> dict:
+def measure(system: str, users: Path, tmp: Path, i: int, peer_dtype: str) -> dict:
     work = tmp / f"{system}-{i}"
     work.mkdir()
+    env = dict(os.environ, UUE_BENCH_PEER_DTYPE=peer_dtype)
     out = subprocess.run([sys.executable, "-m", "benchmarks.pipeline", "--worker", system, "--file", str(users),
-                          "--work", str(work)], check=True, capture_output=True, text=True, cwd=ROOT)
+                          "--work", str(work)], check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"{system} run {i + 1}: " + ", ".join(f"{s} {v['wall']:.1f}s" for s, v in result["stages"].items()),
           flush=True)
     return result
 
 
+KEYS = ("wall", "cpu", "embed_wall", "embed_cpu")
+
+
 def summarise(runs: dict[str, list[dict]], counts: dict[str, int], args) -> tuple[dict, str]:
     from benchmarks._common import markdown_table, median
 
-    med = {s: {stage: {k: median([r["stages"][stage][k] for r in rs]) for k in ("wall", "cpu", "embed_wall",
-                                                                                 "embed_cpu")}
-               for stage in STAGES} for s, rs in runs.items()}
-    total = {s: {k: sum(v[stage][k] for stage in STAGES) for k in ("wall", "cpu", "embed_wall", "embed_cpu")}
-             for s, v in med.items()}
-    rows = []
-    for stage in (*STAGES, "total"):
-        get = (lambda s, k: total[s][k]) if stage == "total" else (lambda s, k, st=stage: med[s][st][k])  # noqa: E731
-        rows.append([stage, get("uue", "wall"), get("peer", "wall"), get("uue", "wall") / get("peer", "wall"),
-                     get("uue", "cpu"), get("peer", "cpu"), get("uue", "cpu") / get("peer", "cpu")])
+    med = {s: {stage: {k: median([r["stages"][stage][k] for r in rs]) for k in KEYS} for stage in STAGES}
+           for s, rs in runs.items()}
+    total = {s: {k: sum(v[stage][k] for stage in STAGES) for k in KEYS} for s, v in med.items()}
     share = {s: {k: total[s][f"embed_{k}"] / total[s][k] for k in ("wall", "cpu")} for s in runs}
-    rows.append(["embedding (transformer forward)", total["uue"]["embed_wall"], total["peer"]["embed_wall"],
-                 total["uue"]["embed_wall"] / total["peer"]["embed_wall"], total["uue"]["embed_cpu"],
-                 total["peer"]["embed_cpu"], total["uue"]["embed_cpu"] / total["peer"]["embed_cpu"]])
+    peer = "peer" in runs
+
+    def row(label: str, get) -> list:
+        ours = [get("uue", "wall"), get("uue", "cpu")]
+        if not peer:
+            return [label, *ours]
+        theirs = [get("peer", "wall"), get("peer", "cpu")]
+        return [label, ours[0], theirs[0], ours[0] / theirs[0], ours[1], theirs[1], ours[1] / theirs[1]]
+
+    rows = [row(stage, lambda s, k, st=stage: med[s][st][k]) for stage in STAGES]
+    rows.append(row("total", lambda s, k: total[s][k]))
+    rows.append(row("embedding (transformer forward)", lambda s, k: total[s][f"embed_{k}"]))
+    head = (["stage", "UUE wall s", "peer wall s", "× peer (wall)", "UUE CPU s", "peer CPU s", "× peer (CPU)"]
+            if peer else ["stage", "UUE wall s", "UUE CPU s"])
     rss = {s: median([r["peak_rss_mb"] for r in rs]) for s, rs in runs.items()}
-    enc = {s: (rs[0]["texts_encoded"], rs[0]["padded_tokens"]) for s, rs in runs.items()}
+    first = {s: rs[0] for s, rs in runs.items()}
     load = os.getloadavg()[0]
+    shares = f"Embedding (time inside the transformer's forward) is {share['uue']['wall']:.1%} of UUE's wall " \
+             f"time ({share['uue']['cpu']:.1%} of its CPU time)"
+    if peer:
+        shares += f" and {share['peer']['wall']:.1%} of the peer's ({share['peer']['cpu']:.1%})"
+    texts = "; ".join(f"{s} {r['texts_encoded']:,} ({r['padded_tokens']:,} padded token slots)" for s, r in first.items())
     table = (f"# End to end: users.jsonl → ingest → index build → first query\n\n"
              f"{counts['users']:,} synthetic users, {counts['chunks']:,} posts ({counts['chunks'] / counts['users']:.1f}"
-             f" per user), packaged all-MiniLM-L6-v2 on the CPU ({runs['uue'][0]['threads']} torch threads), chunks "
-             f"truncated at {MAX_LENGTH} tokens, batches of {BATCH}; each system in its own process; medians of "
-             f"{args.repeats} run(s). Wall and CPU seconds (all threads); load average at the end {load:.1f} "
-             "(a shared machine: CPU seconds are the steadier figure). Measured, not derived.\n\n"
-             + markdown_table(["stage", "UUE wall s", "peer wall s", "× peer (wall)", "UUE CPU s", "peer CPU s",
-                               "× peer (CPU)"], rows)
-             + f"\n\nEmbedding (time inside the transformer's forward) is {share['uue']['wall']:.1%} of UUE's wall "
-             f"time ({share['uue']['cpu']:.1%} of its CPU time) and {share['peer']['wall']:.1%} of the peer's "
-             f"({share['peer']['cpu']:.1%}). Texts through the transformer: UUE {enc['uue'][0]:,} "
-             f"({enc['uue'][1]:,} padded token slots), peer {enc['peer'][0]:,} ({enc['peer'][1]:,}): UUE encodes "
-             "each distinct text of a block of users once. Peak RSS: UUE "
-             f"{rss['uue']:.0f} MiB, peer {rss['peer']:.0f} MiB.\n\n"
-             f"Peer: {LABELS['peer']}.\n")
+             f" per user), packaged all-MiniLM-L6-v2 on the CPU ({first['uue']['threads']} torch threads), chunks "
+             f"truncated at {MAX_LENGTH} tokens, batches of {BATCH}; precision: "
+             + ", ".join(f"{s} {r['precision']}" for s, r in first.items())
+             + f"; TOKENIZERS_PARALLELISM {first['uue'].get('tokenizers_parallelism', 'false')}; each system in its "
+             f"own process; medians of {args.repeats} run(s). Wall and CPU seconds (all threads); load average at the "
+             f"end {load:.1f} (a shared machine: CPU seconds are the steadier figure). Measured, not derived.\n\n"
+             + markdown_table(head, rows)
+             + f"\n\n{shares}. Texts through the transformer: {texts}: UUE encodes each distinct text of a block of "
+             "users once. Peak RSS: " + ", ".join(f"{s} {v:.0f} MiB" for s, v in rss.items()) + ".\n\n"
+             + (f"Peer: {LABELS['peer']}.\n" if peer else "The peer was not run at this size.\n"))
     data = {"counts": counts, "repeats": args.repeats, "load_average": load, "stages": med, "total": total,
-            "embedding_share": share, "peak_rss_mb": rss, "ratio_wall": total["uue"]["wall"] / total["peer"]["wall"],
-            "ratio_cpu": total["uue"]["cpu"] / total["peer"]["cpu"], "runs": runs}
+            "embedding_share": share, "peak_rss_mb": rss, "runs": runs}
+    if peer:
+        data.update(ratio_wall=total["uue"]["wall"] / total["peer"]["wall"],
+                    ratio_cpu=total["uue"]["cpu"] / total["peer"]["cpu"])
     return data, table
 
 
@@ -315,6 +344,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000, help="users (the issue's size is 100000: hours on a CPU)")
     parser.add_argument("--posts", type=int, default=20, help="posts per user, at least")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--systems", default="uue,peer", help="comma-separated: uue, peer")
+    parser.add_argument("--peer-dtype", default="float32", choices=["float32", "bfloat16"],
+                        help="the peer's weights (float32: sentence-transformers' default)")
+    parser.add_argument("--out", default="pipeline", help="results file stem in benchmarks/results/")
     parser.add_argument("--worker", choices=list(SYSTEMS))
     parser.add_argument("--file", type=Path)
     parser.add_argument("--work", type=Path)
@@ -325,18 +358,21 @@ def main() -> None:
         return
     from benchmarks._common import write_results
 
+    systems = [s for s in args.systems.split(",") if s]
+    if "uue" not in systems or set(systems) - set(SYSTEMS):
+        parser.error("--systems: 'uue' and optionally 'peer'")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         users = tmp / "users.jsonl"
         counts = write_users(users, args.users, args.posts)
-        runs: dict[str, list[dict]] = {s: [] for s in SYSTEMS}
+        runs: dict[str, list[dict]] = {s: [] for s in systems}
         for i in range(args.repeats):
-            for system in SYSTEMS:  # interleaved: noise hits each alike
-                runs[system].append(measure(system, users, tmp, i))
+            for system in systems:  # interleaved: noise hits each alike
+                runs[system].append(measure(system, users, tmp, i, args.peer_dtype))
     data, table = summarise(runs, counts, args)
     print(table)
     if not args.no_write:
-        write_results("pipeline", data, table)
+        write_results(args.out, data, table)
 
 
 if __name__ == "__main__":

@@ -133,12 +133,15 @@ def engine_options(func: Callable) -> Callable:
 
 def search_params_options(func: Callable) -> Callable:
     func = click.option("--nprobe", type=int, default=None, help="IVF: inverted lists visited per query.")(func)
+    func = click.option("--recall", type=float, default=None, metavar="R",
+                        help="HNSW: the target recall@10 in (0, 1]; the build's calibration picks the efSearch "
+                             "(instead of --ef-search).")(func)
     return click.option("--ef-search", "ef_search", type=int, default=None,
                         help="HNSW: candidate list size per query.")(func)
 
 
-def search_params(nprobe: int | None, ef_search: int | None) -> dict | None:
-    params = {k: v for k, v in (("nprobe", nprobe), ("efSearch", ef_search)) if v is not None}
+def search_params(nprobe: int | None, ef_search: int | None, recall: float | None = None) -> dict | None:
+    params = {k: v for k, v in (("nprobe", nprobe), ("efSearch", ef_search), ("recall", recall)) if v is not None}
     return params or None
 
 

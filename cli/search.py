@@ -211,7 +211,8 @@ def compound_query(text: str | None, statements: tuple[str, ...], not_statements
 def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], not_statements: tuple[str, ...],
              like_users: tuple[str, ...], unlike_users: tuple[str, ...], k: int | None, where: tuple[str, ...],
              since: str | None, until: str | None, min_score: float | None, out: str | None, nprobe: int | None,
-             ef_search: int | None, interests: bool | None, explain: bool, explain_top: int, as_json: bool) -> None:
+             ef_search: int | None, recall: float | None, interests: bool | None, explain: bool, explain_top: int,
+             as_json: bool) -> None:
     """The users that the statement TEXT describes best.
 
     A compound audience combines statements and users: --statement and --like-user add
@@ -252,7 +253,7 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
             click.echo(f"wrote {n} users to {out}")
         return
     search = searcher(ctx)
-    params = search_params(nprobe, ef_search)
+    params = search_params(nprobe, ef_search, recall)
     hits = (search.audience(text, k or 10, user_filter, params, interests=interests) if query is None
             else search.compound_audience(query, k or 10, user_filter, params))
     if min_score is not None:
@@ -278,7 +279,7 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
 @json_option
 @click.pass_context
 def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], since: str | None,
-            until: str | None, nprobe: int | None, ef_search: int | None, interests: bool | None,
+            until: str | None, nprobe: int | None, ef_search: int | None, recall: float | None, interests: bool | None,
             as_json: bool) -> None:
     """The users nearest to USER_ID (never USER_ID itself).
 
@@ -286,11 +287,13 @@ def similar(ctx: click.Context, user_id: str, k: int, where: tuple[str, ...], si
     each one's best cosine with any interest of the other user.
 
     Example: uue similar u42 -k 20 --where platform=reddit
+
+    Example: uue similar u42 --recall 0.99   (an HNSW index: the efSearch its build measured for recall 0.99)
     """
     from storage.filters import parse_filter
 
     user_filter = parse_filter(where, since, until)
-    hits = searcher(ctx).similar(user_id, k, user_filter, search_params(nprobe, ef_search),
+    hits = searcher(ctx).similar(user_id, k, user_filter, search_params(nprobe, ef_search, recall),
                                  interests=use_interests(interests))
     print_hits(hits, as_json, "user_id", "no other users match the filter")
 

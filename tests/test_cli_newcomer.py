@@ -85,6 +85,25 @@ def test_search_settings_of_another_index_type_are_refused(home):
     assert result.exit_code == 1 and "--nprobe does not apply" in result.output
 
 
+def test_recall_reaches_a_calibrated_hnsw_index_and_is_refused_elsewhere(home, tmp_path, write_jsonl):
+    result = run(home, "audience", "enjoys hiking", "--recall", "0.9")
+    assert result.exit_code == 1 and "--recall does not apply to the users index ('Flat')" in result.output
+    big = tmp_path / "big"  # calibration needs index.faiss_tuning.CALIBRATION_MIN_COUNT users
+    big.mkdir()
+    words = ["hiking", "chess", "cooking", "trail", "opening", "oven", "mountain", "endgame", "recipe"]
+    lines = [{"user_id": f"u{i}", "chunks": [{"text": f"{words[i % 9]} {words[(i * 7) % 9]} {words[(i * 5) % 9]}"}]}
+             for i in range(5000)]
+    with Store(f"sqlite:///{big / 'uue.db'}") as store:
+        store.ingest_file(write_jsonl(lines, "big.jsonl"))
+        store.register_model(str(big / "models" / "bow"), "bag-of-words", 64)
+        build_indexes(store, big / "indexes", factory="HNSW32", progress=False, model=BagOfWordsEmbedder())
+    result = run(big, "similar", "u1", "--recall", "0.9", "-k", "5", "--json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)) == 5
+    result = run(big, "similar", "u1", "--recall", "1.5")
+    assert result.exit_code == 1 and "recall must be a number in (0, 1]" in result.output
+
+
 def test_profile_json_marks_the_requested_statements(home):
     result = run(home, "profile", "u1", "-k", "1", "--statement", "enjoys hiking", "--json")
     assert result.exit_code == 0, result.output

@@ -90,6 +90,8 @@ def test_filters_and_batch(reader):
     ("/audience", {"text": "x", "k": 0}, 422, "k"),
     ("/audience", {"text": "x", "k": 1001}, 422, "k"),
     ("/audience", {"text": "x", "explain": "true", "explain_top": 99}, 422, "explain_top"),
+    ("/audience", {"text": "x", "recall": 1.5}, 422, "recall"),
+    ("/audience", {"text": "x", "recall": 0.9}, 422, "--recall does not apply to the users index ('Flat')"),
     ("/users/nobody/similar", {}, 404, "unknown user 'nobody'"),
     ("/users/nobody/profile", {}, 404, "unknown user 'nobody'"),
     ("/users/nobody", {}, 404, "unknown user 'nobody'"),

@@ -45,7 +45,7 @@ from uue.search.calibration import calibrate, load_stats, statement_stats, user_
 logger = logging.getLogger(__name__)
 
 MAX_K = 10_000
-SETTING_FLAGS = {"efSearch": "--ef-search", "nprobe": "--nprobe"}  # the CLI's names of search settings
+SETTING_FLAGS = {"efSearch": "--ef-search", "nprobe": "--nprobe", "recall": "--recall"}  # the CLI's names of search settings
 _VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in this process
 
 
@@ -299,8 +299,9 @@ class Searcher:
         useless = sorted(set(params or {}) - users.index.search_settings)
         if useless:
             flags = ", ".join(SETTING_FLAGS.get(p, p) for p in useless)
-            raise QueryError(f"{flags} does not apply to the users index ({users.build.factory!r}): --ef-search is for "
-                             "HNSW indexes, --nprobe for IVF ones (`uue index build --factory HNSW32`)")
+            raise QueryError(f"{flags} does not apply to the users index ({users.build.factory!r}): --ef-search and "
+                             "--recall are for HNSW indexes (--recall: of 5,000 users or more, whose build calibrated "
+                             "it), --nprobe for IVF ones (`uue index build --factory HNSW32`)")
 
     def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
                       params: dict | None) -> list[UserHit]:

@@ -53,8 +53,10 @@ def user_filter(where: Annotated[list[str], Query(max_length=MAX_WHERE, descript
 
 
 def search_params(nprobe: Annotated[int | None, Query(ge=1, le=65536, description="IVF: lists visited")] = None,
-                  ef_search: Annotated[int | None, Query(ge=1, le=65536, description="HNSW: candidates")] = None
+                  ef_search: Annotated[int | None, Query(ge=1, le=65536, description="HNSW: candidates")] = None,
+                  recall: Annotated[float | None, Query(gt=0, le=1, description="HNSW: target recall@10; the "
+                                                        "build's calibration picks efSearch")] = None
                   ) -> dict | None:
-    params = {k: v for k, v in (("nprobe", nprobe), ("efSearch", ef_search)) if v is not None}
+    params = {k: v for k, v in (("nprobe", nprobe), ("efSearch", ef_search), ("recall", recall)) if v is not None}
     return params or None
 

@@ -56,6 +56,8 @@ class AudienceQuery(BaseModel):
     until: str | None = Field(None, max_length=64)
     nprobe: int | None = Field(None, ge=1, le=65536)
     ef_search: int | None = Field(None, ge=1, le=65536)
+    recall: float | None = Field(None, gt=0, le=1, description="HNSW: target recall@10 (the build's "
+                                 "calibration picks efSearch)")
     interests: bool | None = Field(None, description="Score users by their best-matching interest "
                                    "(default: $UUE_INTERESTS of the server, else false)")
 

@@ -67,7 +67,7 @@ def audience_batch(request: BatchAudienceRequest,
                    searcher: Annotated[Searcher, Depends(get_searcher)]) -> list[BatchAudienceResult]:
     """Many statements in one request; each is answered as `GET /audience` answers it."""
     filters = parse_filter(request.where, request.since, request.until)
-    params = search_params(request.nprobe, request.ef_search)
+    params = search_params(request.nprobe, request.ef_search, request.recall)
     searcher.statement_vectors(request.statements)  # one model call for the free-text ones (raises on empty)
     return [BatchAudienceResult(statement=text, users=[UserHit(**asdict(h)) for h in
                                                        searcher.audience(text, request.k, filters, params,
@@ -86,7 +86,7 @@ def audience_compound(request: CompoundAudienceRequest,
     query = CompoundQuery.of(*([(w.text, w.weight) for w in items] for items in (
         request.statements, request.not_statements, request.like_users, request.unlike_users)))
     filters = parse_filter(request.where, request.since, request.until)
-    hits = state.searcher.compound_audience(query, request.k, filters, search_params(request.nprobe, request.ef_search))
+    hits = state.searcher.compound_audience(query, request.k, filters, search_params(request.nprobe, request.ef_search, request.recall))
     return _explained(state, hits, lambda: query_vector(state.searcher, query)[None, :], request.explain,
                       request.explain_top)
 
