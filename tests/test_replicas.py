@@ -34,15 +34,21 @@ def new_users(n: int = 6) -> list[dict]:
                                                   "timestamp": "2024-05-01T00:00:00Z"}]} for i in range(n)]
 
 
-def uue(home: Path, url: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "cli", "--home", str(home), "--db", url, *args]
+def uue(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "cli", "--home", str(home), *args]
+
+
+def environment(url: str) -> dict[str, str]:
+    """The store's URL from $UUE_DATABASE_URL, as a deployment passes it: a password in a
+    command line is visible to every local user (``ps``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("UUE_API_KEY", "UUE_API_KEY_FILE")}
+    return {**env, "UUE_DATABASE_URL": url}
 
 
 def start_replica(home: Path, url: str, key_file: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("UUE_API_KEY", "UUE_API_KEY_FILE")}
-    process = subprocess.Popen(uue(home, url, "serve", "--port", str(port), "--api-key-file", str(key_file)),
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(uue(home, "serve", "--port", str(port), "--api-key-file", str(key_file)),
+                               env=environment(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -113,7 +119,8 @@ def test_replicas_switch_builds_together_and_honour_deletes_at_once(replicas):
         for thread in threads:
             thread.start()
         try:
-            build = subprocess.run(uue(home, url, "index", "build", "--full"), capture_output=True, text=True)
+            build = subprocess.run(uue(home, "index", "build", "--full"), capture_output=True, text=True,
+                                   env=environment(url))
             time.sleep(0.5)  # a few answers after the switch too
         finally:
             done.set()
