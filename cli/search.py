@@ -236,17 +236,18 @@ def audience(ctx: click.Context, text: str | None, statements: tuple[str, ...], 
     query = compound_query(text, statements, not_statements, like_users, unlike_users)
     user_filter = parse_filter(where, since, until)
     explicit, interests = interests, use_interests(interests)
-    if interests and (query is not None or out is not None):
+    if interests and query is not None:
         if explicit:  # $UUE_INTERESTS only sets the default where it applies
             raise click.UsageError("--interests scores one statement against each user's interests: a compound "
-                                   "audience (--statement, --not-statement, --like-user, --unlike-user) and --out "
-                                   "use the single user vectors; leave out --interests")
+                                   "audience (--statement, --not-statement, --like-user, --unlike-user) uses the "
+                                   "single user vectors; leave out --interests")
         interests = False
     if out is not None:
         from uue.search.export import export_audience, export_format
 
         export_format(out)  # refuse a bad file name before any work
-        n = export_audience(searcher(ctx), query or text, out, user_filter=user_filter, min_score=min_score, limit=k)
+        n = export_audience(searcher(ctx), query or text, out, user_filter=user_filter, min_score=min_score, limit=k,
+                            interests=interests)
         if as_json:
             print_json({"out": out, "users": n})
         else:

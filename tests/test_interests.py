@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -187,8 +188,30 @@ def test_cli_interests(served):
     assert similar.exit_code == 0 and len(json.loads(similar.output)) == 2
     profile = cli(home, "profile", "minor", "-k", "1", "--interests")
     assert profile.exit_code == 0 and "interest 2: 29% of the chunks (2)" in profile.output
-    refused = cli(home, "audience", query, "--interests", "--out", str(home / "a.csv"))
-    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    refused = cli(home, "audience", "--statement", query, "--interests")
+    assert refused.exit_code != 0 and "compound audience" in refused.output and "Traceback" not in refused.output
+
+
+def test_the_whole_interest_audience_to_a_file(served):
+    """--out --interests: every user by their best interest, from an exact scan = the ANN search
+    over everyone; --min-score and filters honoured."""
+    store, home, model, _ = served
+    out = home / "a.csv"
+    written = cli(home, "audience", CHESS, "--interests", "--out", str(out))
+    assert written.exit_code == 0, written.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    searched = Searcher(store, model=model).audience(CHESS, k=len(rows), interests=True)
+    assert [r["user_id"] for r in rows] == [h.user_id for h in searched] and rows[0]["user_id"] == "minor"
+    assert [float(r["score"]) for r in rows] == pytest.approx([h.score for h in searched], abs=1e-5)
+    assert len(rows) == len(store.user_ids(list(range(1, 1000))))
+    cut = str(float(rows[1]["score"]) - 1e-4)
+    some = cli(home, "audience", CHESS, "--interests", "--out", str(out), "--min-score", cut)
+    assert some.exit_code == 0 and [r["user_id"] for r in csv.DictReader(out.open())] == \
+        [r["user_id"] for r in rows if float(r["score"]) >= float(cut)]
+    searcher = Searcher(store, model=model)
+    minor = store.user_pk("minor")
+    ids, _ = searcher.interest_search().audience_scores(searcher.statement_vectors([CHESS])[0], np.array([minor]))
+    assert ids.tolist() == [minor]  # a filter's allowed users only
 
 
 def test_http_api_takes_interests(tmp_path, monkeypatch):

@@ -30,12 +30,19 @@ def export_format(path: str | os.PathLike) -> str:
 
 
 def export_audience(searcher, text, path: str | os.PathLike, *, user_filter: UserFilter | None = None,
-                    min_score: float | None = None, limit: int | None = None) -> int:
+                    min_score: float | None = None, limit: int | None = None, interests: bool = False) -> int:
     """Write the users ``text`` describes (best first) to ``path`` (.csv or .jsonl); returns
     how many. ``searcher`` is a ``uue.search.queries.Searcher``; ``text`` a statement or a
-    ``uue.search.compound.CompoundQuery``."""
+    ``uue.search.compound.CompoundQuery``; ``interests``: score a statement against each
+    user's best-matching interest (the interests build)."""
     fmt = export_format(path)
-    if isinstance(text, str):
+    if interests and not isinstance(text, str):
+        raise UUEError("a compound audience uses the single user vectors: leave out interests")
+    if interests:
+        query = searcher.statement_vectors([text])[0]
+        ids, scores = searcher.interest_search().audience_scores(query, searcher.allowed_ids(user_filter),
+                                                                 min_score=min_score, limit=limit)
+    elif isinstance(text, str):
         ids, scores = searcher.audience_scores(text, user_filter, min_score=min_score, limit=limit)
     else:
         from uue.search.compound import compound_scores

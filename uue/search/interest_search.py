@@ -28,6 +28,7 @@ from uue.search.interest_build import InterestRows
 from uue.search.interests import set_similarity
 
 FETCH_GROWTH = 4
+SCAN_BLOCK = 65_536  # interest rows scored per block by an exact scan
 INTERESTS_ENV = "UUE_INTERESTS"  # the config key: 1 / true / yes / on makes interest scoring the default
 
 
@@ -145,6 +146,33 @@ class InterestSearch:
         pairs = sorted(best.items(), key=lambda p: (-p[1], p[0]))[:k]
         names = self.searcher.store.user_ids([i for i, _ in pairs])
         return [UserHit(names[i], s) for i, s in pairs if i in names]
+
+    def audience_scores(self, query: np.ndarray, allowed: np.ndarray | None, min_score: float | None = None,
+                        limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every user with interests that passes ``allowed``, scored by their best-matching
+        interest, best first, as ``(ids, scores)``: an exact scan of the interest rows (for
+        exports; ``Searcher.scan_users`` is the single-vector one)."""
+        _, rows, order = self._load()
+        vectors = rows.vectors.vectors
+        scores = np.empty(len(order), dtype=np.float32)
+        for start in range(0, len(order), SCAN_BLOCK):  # memory-mapped vectors, read in blocks
+            scores[start:start + SCAN_BLOCK] = np.asarray(vectors[start:start + SCAN_BLOCK], dtype=np.float32) @ query
+        owners = rows.owners[order]
+        if not len(owners):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        users, best = owners[starts], np.maximum.reduceat(scores[order], starts)
+        keep = np.ones(len(users), dtype=bool)
+        if allowed is not None:
+            keep &= np.isin(users, allowed)
+        deleted = self.searcher.deleted_ids(self.searcher._active("users"))
+        if deleted is not None and len(deleted):
+            keep &= ~np.isin(users, deleted)
+        if min_score is not None:
+            keep &= best >= min_score
+        users, best = users[keep], best[keep]
+        ranked = np.argsort(-best, kind="stable")[:limit]  # ties: the smaller id first
+        return users[ranked].astype(np.int64), best[ranked]
 
     def user_rows(self, user_id: str) -> tuple[int, InterestRows, np.ndarray]:
         from uue.search.queries import StaleIndex
