@@ -27,7 +27,7 @@ def site(tmp_path_factory):
     state = make_state(tmp_path_factory.mktemp("page"), api_key=KEY)
     hostile = {"user_id": "mallory", "chunks": [{"text": "<img src=x onerror=\"document.title='pwned'\"> hiking"}]}
     state.store.ingest([validate_user(hostile)])
-    build_indexes(state.store, state.indexes_dir, progress=False, model=BagOfWordsEmbedder())
+    build_indexes(state.store, state.indexes_dir, progress=False, model=BagOfWordsEmbedder(), interests=True)
     with running_server(state) as url:
         yield url
     state.store.close()
@@ -127,6 +127,33 @@ def test_a_compound_audience_from_the_page(page):
     page.fill("#statement", "")
     page.click("#find")
     page.wait_for_function("document.getElementById('error').textContent.includes('give a statement')")
+
+
+def test_by_interests_from_the_page(page):
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.check("#interests")
+    page.fill("#statement", "mountain trail hiking")
+    page.fill("#k", "3")
+    page.click("#find")
+    page.wait_for_selector("#audience li.audience-hit")
+    found = page.eval_on_selector_all("#audience .user-link", "b => b.map(x => x.textContent)")
+    assert len(found) == 3 and all(u.startswith("hiking-") for u in found)
+    assert any("/audience?" in u and "interests=true" in u for u in asked)
+    page.click("#audience .user-link >> nth=0")
+    page.wait_for_selector("#interests-list:not([hidden]) li")
+    interests = page.inner_text("#interests-list")  # three chunks: one interest
+    assert page.locator("#interests-list li").count() == 1 and "100% of the chunks (3)" in interests
+    assert "enjoys hiking" in interests and "hiking" in page.inner_text("#interests-list .example")
+    assert any("/similar?" in u and "interests=true" in u for u in asked)
+    assert page.locator("#similar .user-link").count() == 5
+    page.click("#compound summary")
+    page.fill("#like", "baking-0")
+    page.click("#find")
+    page.wait_for_function("document.getElementById('error').textContent.includes('untick')")
+    page.uncheck("#interests")
+    page.click("#audience .user-link >> nth=0")
+    page.wait_for_selector("#interests-list[hidden]", state="attached")
 
 
 def test_stored_text_is_shown_as_text_never_markup(page):

@@ -94,10 +94,14 @@ async function findAudience(event) {
   params.set("text", currentStatement);
   params.set("k", $("k").value || "10");
   if ($("explain").checked) params.set("explain", "true");
+  if ($("interests").checked) params.set("interests", "true");
   $("status").textContent = "searching…";
   try {
     const compound = compoundBody();
     if (!compound && !currentStatement) throw new Error("give a statement (or a compound audience below)");
+    if (compound && $("interests").checked) {
+      throw new Error("a compound audience uses the single user vectors: untick “by interests”");
+    }
     const hits = compound ? await api("/audience/compound", compound) : await api("/audience?" + params);
     const list = $("audience");
     list.replaceChildren();
@@ -138,8 +142,11 @@ async function openUser(userId) {
       profileParams.append("statement", currentStatement);
       profileParams.set("explain", "true");
     }
-    const [user, profile, similar] = await Promise.all([
-      api(`/users/${id}`), api(`/users/${id}/profile?${profileParams}`), api(`/users/${id}/similar?k=5`),
+    const byInterests = $("interests").checked;
+    const [user, profile, similar, interests] = await Promise.all([
+      api(`/users/${id}`), api(`/users/${id}/profile?${profileParams}`),
+      api(`/users/${id}/similar?k=5${byInterests ? "&interests=true" : ""}`),
+      byInterests ? api(`/users/${id}/profile?k=3&interests=true`) : Promise.resolve(null),
     ]);
     currentUser = user.user_id;
     $("user-title").textContent = user.user_id;
@@ -156,6 +163,7 @@ async function openUser(userId) {
     }
     $("profile").replaceChildren(...profile.filter((h) => !h.requested).map(
       (h) => el("li", `${h.statement} (${h.score.toFixed(3)})`)));
+    showInterests(interests);
     $("statements").replaceChildren(...user.statements.map((s) => el("li", s)));
     if (!user.statements.length) $("statements").append(el("li", "none stored", "hint"));
     $("similar").replaceChildren(...similar.map((h) => {
@@ -174,6 +182,23 @@ async function openUser(userId) {
   } finally {
     $("status").textContent = "ready";
   }
+}
+
+// The interests profile (rows: statement, score, interest, weight, chunks, example), one item per interest.
+function showInterests(rows) {
+  $("interests-title").hidden = $("interests-list").hidden = !rows;
+  if (!rows) return;
+  const byInterest = new Map();
+  for (const row of rows) {
+    if (!byInterest.has(row.interest)) byInterest.set(row.interest, { ...row, statements: [] });
+    byInterest.get(row.interest).statements.push(`${row.statement} (${row.score.toFixed(3)})`);
+  }
+  $("interests-list").replaceChildren(...[...byInterest.values()].map((it) => {
+    const li = el("li");
+    li.append(el("span", `${Math.round(100 * it.weight)}% of the chunks (${it.chunks})`, "weight"),
+              el("div", it.statements.join(" · ")), el("div", `“${it.example}”`, "example"));
+    return li;
+  }));
 }
 
 async function deleteUser(event) {
