@@ -92,7 +92,7 @@ def test_filtered_search_selector(built):
 def test_tiny_allow_list_scans_exactly(built, caplog):
     factory, index = built
     allow = IDS[::400]  # 10 ids, far below the threshold
-    with caplog.at_level(logging.DEBUG, logger="index.faiss_index"):
+    with caplog.at_level(logging.DEBUG, logger="index.faiss_search"):
         scores, ids = index.search(QUERIES[:5], K, ids=np.append(allow, [10**9]))  # unknown id is ignored
     assert "exact scan over 11 allowed ids" in caplog.text
     assert np.isin(ids, allow).all()  # 10 present, k=10: every slot filled
@@ -285,9 +285,9 @@ def test_empty_index_search_pads():
 
 
 def test_exact_scan_merges_blocks(monkeypatch):
-    import index.faiss_index as faiss_index
+    import index.faiss_search as faiss_search
 
-    monkeypatch.setattr(faiss_index, "EXACT_SCAN_BLOCK", 300)  # 1000 allowed ids -> 4 blocks
+    monkeypatch.setattr(faiss_search, "EXACT_SCAN_BLOCK", 300)  # 1000 allowed ids -> 4 blocks
     index = build("Flat")
     allow = IDS[1::4]
     scores, ids = index.search(QUERIES, K, ids=allow)
