@@ -241,10 +241,10 @@ def test_models_list_and_roll_back(served, tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_audience_export_has_no_cap_and_a_min_score(served, tmp_path, suffix, monkeypatch):
-    import uue.search.queries as queries
+    import uue.search.results as results
 
     store, _, model = served
-    monkeypatch.setattr(queries, "MAX_K", 5)  # the query cap does not apply to exports
+    monkeypatch.setattr(results, "MAX_K", 5)  # the query cap does not apply to exports
     searcher = Searcher(store, model=model)
     out = tmp_path / f"audience{suffix}"
     assert export_audience(searcher, "hiking trail", out) == 18

@@ -164,7 +164,7 @@ def test_corrupt_or_foreign_index_is_refused(served):
 
 
 def test_checksum_is_checked_once_per_build_file(served, monkeypatch):
-    import uue.search.queries as search
+    import uue.search.loaded as search
 
     store, home, model, _ = served
     calls = []

@@ -34,7 +34,8 @@ import numpy as np
 from storage.filters import UserFilter
 from uue.search.calibration import statement_stats, user_sample
 from uue.search.compound_query import CompoundQuery, CompoundQueryError, Term
-from uue.search.queries import QueryError, Searcher, StaleIndex, UserHit, check_k
+from uue.search.queries import Searcher
+from uue.search.results import QueryError, StaleIndex, UserHit, check_k
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from uue.search.builds import open_chunk_cache
-from uue.search.queries import QueryError
+from uue.search.results import QueryError
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from storage.errors import NotFound
 from uue.data.schema import history_texts
 from uue.search.interest_build import InterestRows
 from uue.search.interests import set_similarity
+from uue.search.results import StaleIndex, StatementHit, UserHit
 
 FETCH_GROWTH = 4
 SCAN_BLOCK = 65_536  # interest rows scored per block by an exact scan
@@ -96,8 +97,6 @@ class InterestSearch:
         self._lock = threading.Lock()
 
     def _load(self):
-        from uue.search.queries import StaleIndex
-
         try:
             loaded = self.searcher._active("interests")
         except NotFound as exc:  # a build is missing (HTTP 409), like the other indexes
@@ -140,8 +139,6 @@ class InterestSearch:
                              exclude=exclude, params=params)
 
     def audience(self, query: np.ndarray, k: int, allowed: np.ndarray | None, params: dict | None) -> list:
-        from uue.search.queries import UserHit
-
         best = self._search(query[None, :], k, allowed, None, params)[0]
         pairs = sorted(best.items(), key=lambda p: (-p[1], p[0]))[:k]
         names = self.searcher.store.user_ids([i for i, _ in pairs])
@@ -175,8 +172,6 @@ class InterestSearch:
         return users[ranked].astype(np.int64), best[ranked]
 
     def user_rows(self, user_id: str) -> tuple[int, InterestRows, np.ndarray]:
-        from uue.search.queries import StaleIndex
-
         pk = self.searcher.store.user_pk(user_id)
         _, rows, order = self._load()
         mine = self.rows_of(rows, order, np.array([pk]))
@@ -185,8 +180,6 @@ class InterestSearch:
         return pk, rows, mine
 
     def similar(self, user_id: str, k: int, allowed: np.ndarray | None, params: dict | None) -> list:
-        from uue.search.queries import UserHit
-
         pk, rows, mine = self.user_rows(user_id)
         queries = np.asarray(rows.vectors.vectors[mine], dtype=np.float32)
         weights = rows.weights[mine]
@@ -202,8 +195,6 @@ class InterestSearch:
         return [UserHit(names[i], s) for i, s in pairs if i in names]
 
     def profile(self, user_id: str, k: int) -> InterestProfile:
-        from uue.search.queries import StatementHit
-
         pk, rows, mine = self.user_rows(user_id)
         pool = self.searcher._active("statements")
         history = history_texts(self.searcher.store.get_user(user_id)[1]["chunks"])

@@ -13,7 +13,7 @@ Filters are resolved in SQL to an id set that is applied inside the FAISS search
 deleted since the build are left out inside the search too (still ``k`` results). A
 ``Searcher`` keeps the loaded indexes and reloads them when the active build changes,
 so a long-running process picks up a rebuild without a restart. A build's file is
-checked against its recorded sha256 when it is loaded (once per build per process,
+checked against its recorded sha256 when it is loaded (``uue.search.loaded``; once per build per process,
 again if the file is modified); ``Searcher(..., verify=False)`` skips that, for huge
 memory-mapped files whose full read would defeat the mapping.
 """
@@ -21,94 +21,26 @@ memory-mapped files whose full read would defeat the mapping.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from index import load_index
-from index.base import VectorIndex
 from index.builds import active_build
-from index.vectors import VectorSet
 from storage.errors import UUEError
 from storage.filters import UserFilter, resolve_filter
 from storage.store import Store
 from storage.tables import IndexBuild
 from storage.users import deleted_user_pks
 from uue.model.open_vocabulary import OpenVocabulary
-from uue.search.builds import build_stem
-from uue.search.calibration import calibrate, load_stats, statement_stats, user_sample
+from uue.search.calibration import calibrate, statement_stats, user_sample
+from uue.search.loaded import LoadedBuild, load_build
+from uue.search.results import Profile, QueryError, StaleIndex, StatementHit, UserHit, check_k
 
 logger = logging.getLogger(__name__)
 
-MAX_K = 10_000
 SETTING_FLAGS = {"efSearch": "--ef-search", "nprobe": "--nprobe", "recall": "--recall"}  # the CLI's names of search settings
-_VERIFIED: set[tuple] = set()  # index files whose sha256 matched their build in this process
-
-
-def _file_key(build: IndexBuild) -> tuple | None:
-    """Identifies a build's files (the index and the vector files beside it) as they are now:
-    a rewrite in place changes the key."""
-    key: list = [build.path, build.checksum]
-    stem = build_stem(build)
-    for path in [build.path, *(f"{stem}.{name}" for name in sorted(build.files or {}))]:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None  # the load reports the missing file
-        key.append((st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(key)
-
-
-class QueryError(UUEError):
-    """A query that cannot be answered as asked (bad k, empty text, stale index)."""
-
-
-class StaleIndex(QueryError):
-    """The index cannot answer until a build: another model's, or older than the user asked about."""
-
-
-@dataclass
-class UserHit:
-    user_id: str
-    score: float
-
-
-@dataclass
-class StatementHit:
-    statement: str
-    score: float
-
-
-@dataclass
-class Profile:
-    user_id: str
-    top: list[StatementHit]
-    scored: list[StatementHit] = field(default_factory=list)  # the free-text statements asked about
-
-    def to_json(self) -> list[dict]:
-        """The pool's top statements, then the ones asked about (``"requested": true``)."""
-        return ([{**asdict(h), "requested": False} for h in self.top]
-                + [{**asdict(h), "requested": True} for h in self.scored])
-
-
-@dataclass
-class _Loaded:
-    build: IndexBuild
-    index: VectorIndex
-    vectors: VectorSet
-    calibration: np.ndarray | None = None  # statements: [n, 2] mean, std over users
-    served: np.ndarray | None = None  # statements: the vectors queries score (open-vocabulary rows mapped)
-    novel: np.ndarray | None = None  # statements: rows the model did not train on
-
-
-def check_k(k: int) -> int:
-    if not 1 <= k <= MAX_K:
-        raise QueryError(f"-k must be between 1 and {MAX_K}, got {k}")
-    return k
 
 
 class Searcher:
@@ -120,7 +52,7 @@ class Searcher:
         self._model = model
         self._model_id: int | None = None  # the store's id of a model this Searcher loaded itself
         self._vocabulary: tuple[int, OpenVocabulary] | None = None
-        self._loaded: dict[str, _Loaded] = {}
+        self._loaded: dict[str, LoadedBuild] = {}
         self._filters: OrderedDict[tuple[UserFilter, int], np.ndarray] = OrderedDict()
         self._deleted: tuple[tuple[int, int], np.ndarray | None] | None = None  # ((build, version), ids)
         self._lock = threading.RLock()  # one loader at a time: a server shares one Searcher between threads
@@ -144,7 +76,7 @@ class Searcher:
                 self._filters.popitem(last=False)
         return ids
 
-    def deleted_ids(self, users: _Loaded) -> np.ndarray | None:
+    def deleted_ids(self, users: LoadedBuild) -> np.ndarray | None:
         """Ids of users deleted since the build ``users`` was made (its vectors still hold
         them): left out of every result until the next build drops them."""
         key = (users.build.id, self.store.data_version())
@@ -159,7 +91,7 @@ class Searcher:
 
     # ---- loading ----------------------------------------------------------------------
 
-    def _active(self, kind: str) -> _Loaded:
+    def _active(self, kind: str) -> LoadedBuild:
         build = active_build(self.store, kind)
         cached = self._loaded.get(kind)
         if cached is not None and cached.build.id == build.id:
@@ -179,7 +111,7 @@ class Searcher:
                 logger.info("%s build %d was replaced while loading; loading build %d", kind, build.id, newer.id)
                 return self._load(kind, newer)  # later builds pruned its files meanwhile
 
-    def _load(self, kind: str, build: IndexBuild) -> _Loaded:
+    def _load(self, kind: str, build: IndexBuild) -> LoadedBuild:
         model_row = self.store.active_model()
         if build.model_id != model_row.id:
             raise StaleIndex(f"the {kind} index (build {build.id}) was made with model #{build.model_id}, "
@@ -187,14 +119,7 @@ class Searcher:
         if build.dim != model_row.embedding_dim:
             raise StaleIndex(f"the {kind} index has dimension {build.dim} but the active model embeds in "
                              f"{model_row.embedding_dim}: run `uue index rebuild`")
-        key = _file_key(build)
-        check = self.verify and key not in _VERIFIED
-        index = load_index(build.path, mmap=self.mmap, checksum=build.checksum if check else None)
-        vectors = VectorSet.load(build_stem(build), checksums=build.files if check else None)
-        if check and key is not None:
-            _VERIFIED.add(key)
-        loaded = _Loaded(build, index, vectors,
-                         load_stats(build_stem(build)) if kind == "statements" else None)
+        loaded = load_build(build, kind, mmap=self.mmap, verify=self.verify)
         if kind == "statements":
             self._serve_statements(loaded)
         if loaded.index.dim != build.dim:
@@ -243,7 +168,7 @@ class Searcher:
                 raise QueryError(f"cannot read the active model #{row.id} at {row.path}: {exc}") from exc
         return self._vocabulary[1]
 
-    def _serve_statements(self, loaded: _Loaded) -> None:
+    def _serve_statements(self, loaded: LoadedBuild) -> None:
         vocabulary = self.vocabulary()
         vectors = np.asarray(loaded.vectors.vectors, dtype=np.float32)
         if not vocabulary.active:
@@ -295,7 +220,7 @@ class Searcher:
     # ---- queries ----------------------------------------------------------------------
 
     @staticmethod
-    def check_search_params(users: _Loaded, params: dict | None) -> None:
+    def check_search_params(users: LoadedBuild, params: dict | None) -> None:
         useless = sorted(set(params or {}) - users.index.search_settings)
         if useless:
             flags = ", ".join(SETTING_FLAGS.get(p, p) for p in useless)
@@ -322,7 +247,7 @@ class Searcher:
         return [UserHit(names[i], s) for i, s in pairs if i in names]
 
     @staticmethod
-    def _check_indexed(users: _Loaded, allowed: np.ndarray) -> None:
+    def _check_indexed(users: LoadedBuild, allowed: np.ndarray) -> None:
         """Refuse a filter none of whose users is in the build (all ingested after it); warn
         when some of them are missing. Called only when a search found fewer than ``k``."""
         indexed = int((users.vectors.rows(allowed) >= 0).sum())

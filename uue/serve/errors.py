@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage.errors import NotFound, UnknownUser, UUEError
-from uue.search.queries import StaleIndex
+from uue.search.results import StaleIndex
 
 logger = logging.getLogger(__name__)
 
