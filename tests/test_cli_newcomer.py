@@ -51,7 +51,7 @@ def test_choices_are_checked_before_anything_runs(tmp_path):
 
 
 def test_the_cli_choices_are_the_registered_ones():
-    import uue.training.mining  # noqa: F401  (registers hard and semi-hard)
+    import uue.training.hard_negatives  # noqa: F401  (registers hard and semi-hard)
     from cli.data import DATASET_NAMES
     from uue.data import DATASETS
     from uue.model.config import NEGATIVE_SAMPLERS

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from storage.errors import UUEError
-from uue.training.mining import HardNegatives, SemiHardNegatives, mine_hard_negatives
+from uue.training.hard_negatives import HardNegatives, SemiHardNegatives
+from uue.training.mining import mine_hard_negatives
 from uue.training.negatives import SAMPLERS, create_sampler
 
 D = 24
@@ -179,7 +180,7 @@ def test_refresh_schedule(geometry, caplog, every, schedule, expected) -> None:
     with pytest.raises(UUEError, match="refresh"):
         sampler.sample(positives[:2], 2, queries[:2], np.random.default_rng(0))
     refreshed_at = []
-    with caplog.at_level(logging.INFO, logger="uue.training.mining"):
+    with caplog.at_level(logging.INFO, logger="uue.training.hard_negatives"):
         for step, epoch in schedule:
             before = encode.calls
             sampler.refresh(encode, step, epoch)

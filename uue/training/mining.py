@@ -1,8 +1,8 @@
 """Hard and semi-hard negatives mined from a FAISS index over the statement pool (ANCE-style).
 
 ``mine_hard_negatives`` is the engine, usable on any vectors; ``HardNegatives`` ("hard")
-and ``SemiHardNegatives`` ("semi-hard") wrap it as training samplers and register in
-``uue.training.negatives.SAMPLERS`` when this module is imported.
+and ``SemiHardNegatives`` ("semi-hard") in ``uue.training.hard_negatives`` wrap it as training
+samplers (``mine_batch`` with running ``new_counts`` / ``summarise_counts``).
 
 Parameters keep the names and meanings of sentence-transformers'
 ``util.mine_hard_negatives``. For each query (a user vector):
@@ -31,24 +31,12 @@ Parameters keep the names and meanings of sentence-transformers'
 Without ties this is sentence-transformers' output for ``sampling_strategy="top"``
 (``tests/test_mining.py`` and ``benchmarks/mining.py`` check it); ``"random"`` draws
 with ``rng`` instead of Python's ``random``.
-
-The samplers: ``refresh(encode_statements, step, epoch)`` re-embeds the pool with the
-current model and rebuilds the index (``index_factory``, default ``"Flat"``) on its
-first call, then every ``refresh_every`` steps (int) or at each new epoch (``"epoch"``,
-default). ``sample`` mines for the batch users' vectors; a user left short gets random
-pool statements that are neither its positives nor candidates dropped as likely false
-negatives, by ``max_score`` or by ``range_min`` (counted as ``random_fill``). Semi-hard fallback order: band negatives,
-then the ``"hard"`` choice from the same window with the same options (band ignored;
-``fallback_hard``), then random. ``stats()`` covers the current refresh window and is
-logged at INFO when the next refresh starts a new one.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +45,6 @@ import numpy as np
 from index import create_index
 from index.base import VectorIndex, normalised
 from storage.errors import UUEError
-from uue.training.negatives import SAMPLERS, NegativeSampler
-
-logger = logging.getLogger(__name__)
 
 STRATEGIES = ("top", "random")
 QUERY_BATCH = 4096  # queries searched and filtered at once (bounds memory)
@@ -110,7 +95,7 @@ class MiningOptions:
         else:
             filtered = any(v is not None for v in (self.absolute_margin, self.relative_margin, self.max_score,
                                                    self.semi_hard_margin))
-            range_max = self.range_min + num_negatives * (10 if filtered else 1)  # _mine adds P
+            range_max = self.range_min + num_negatives * (10 if filtered else 1)  # mine_batch adds P
         if num_negatives > range_max - self.range_min:
             raise UUEError(f"cannot mine {num_negatives} negatives: range_min={self.range_min} and "
                            f"range_max={range_max} leave {range_max - self.range_min} candidates; raise range_max")
@@ -199,11 +184,11 @@ def _select(q: np.ndarray, pos: np.ndarray, pool: np.ndarray, cand_scores: np.nd
     return _Mined(ids.astype(np.int64), cand_ids, status)
 
 
-def _new_counts() -> dict[str, float]:
+def new_counts() -> dict[str, float]:
     return {**dict.fromkeys(COUNTERS, 0), "positive_score_sum": 0.0, "negative_score_sum": 0.0}
 
 
-def _summary(counts: dict[str, float]) -> dict[str, Any]:
+def summarise_counts(counts: dict[str, float]) -> dict[str, Any]:
     """Counters plus mean scores (``None`` when there was nothing to average)."""
     out: dict[str, Any] = {c: int(counts[c]) for c in COUNTERS}
     out["mean_positive_score"] = counts["positive_score_sum"] / counts["positives"] if counts["positives"] else None
@@ -219,7 +204,7 @@ def build_index(pool_vectors: np.ndarray, index_factory: str = "Flat") -> Vector
     return index
 
 
-def _mine(query_vectors: np.ndarray, positive_ids: Sequence[Collection[int]], pool_vectors: np.ndarray,
+def mine_batch(query_vectors: np.ndarray, positive_ids: Sequence[Collection[int]], pool_vectors: np.ndarray,
           num_negatives: int, opts: MiningOptions, index: VectorIndex | None, index_factory: str,
           search_params: dict[str, Any] | None, rng: np.random.Generator, counts: dict[str, float],
           fallback: bool = False) -> list[_Mined]:
@@ -246,7 +231,7 @@ def _mine(query_vectors: np.ndarray, positive_ids: Sequence[Collection[int]], po
         scores, ids = index.search(q, depth, params=search_params)
         parts[0].append(_select(q, pos, pool, scores, ids, num_negatives, window, opts, rng, counts, band))
         if fallback:
-            parts[1].append(_select(q, pos, pool, scores, ids, num_negatives, window, opts, rng, _new_counts(),
+            parts[1].append(_select(q, pos, pool, scores, ids, num_negatives, window, opts, rng, new_counts(),
                                     band=False))
     return [_Mined(*(np.concatenate([getattr(m, f) for m in part]) for f in ("ids", "cand_ids", "status")))
             for part in parts if part]
@@ -268,144 +253,7 @@ def mine_hard_negatives(query_vectors: np.ndarray, positive_ids: Sequence[Collec
     """
     opts = MiningOptions(range_min, range_max, max_score, min_score, absolute_margin, relative_margin,
                          sampling_strategy, semi_hard_margin)
-    counts = _new_counts()
-    mined = _mine(np.asarray(query_vectors), positive_ids, np.asarray(pool_vectors), num_negatives, opts, index,
+    counts = new_counts()
+    mined = mine_batch(np.asarray(query_vectors), positive_ids, np.asarray(pool_vectors), num_negatives, opts, index,
                   index_factory, search_params, rng if rng is not None else np.random.default_rng(0), counts)[0]
-    return mined.ids, _summary(counts)
-
-
-class HardNegatives(NegativeSampler):
-    """Nearest non-positive pool statements to each user, from an index refreshed as the model trains."""
-
-    needs_user_vectors = True
-    DEFAULTS: dict[str, Any] = {"refresh_every": "epoch", "index_factory": "Flat", "search_params": None,
-                                "range_min": 0, "range_max": None, "max_score": None, "min_score": None,
-                                "absolute_margin": None, "relative_margin": 0.05, "sampling_strategy": "top"}
-    name = "hard"
-
-    def __init__(self, pool: list[str], **options: Any) -> None:
-        if "num_negatives" in options:
-            raise UUEError(f"{self.name} negatives: num_negatives is the model config's num_negative_samples, "
-                           "not a sampler option")
-        unknown = sorted(set(options) - set(self.DEFAULTS))
-        if unknown:
-            raise UUEError(f"unknown option(s) for {self.name} negatives: {', '.join(unknown)}; "
-                           f"known: {', '.join(sorted(self.DEFAULTS))}")
-        cfg = {**self.DEFAULTS, **options}
-        every = cfg.pop("refresh_every")
-        if every != "epoch" and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-            raise UUEError(f"refresh_every must be 'epoch' or an integer >= 1, got {every!r}")
-        self.refresh_every: int | str = every
-        self.index_factory = str(cfg.pop("index_factory"))
-        params = cfg.pop("search_params")
-        if params is not None and not isinstance(params, dict):
-            raise UUEError(f"search_params must be a mapping like {{'nprobe': 16}}, got {params!r}")
-        self.search_params: dict[str, Any] | None = params
-        self.options = MiningOptions(**cfg)
-        self.pool = list(pool)
-        self._vectors: np.ndarray | None = None
-        self._index: VectorIndex | None = None
-        self._last: tuple[int, int] | None = None  # (step, epoch) of the last refresh
-        self.refreshes = 0
-        self._counts = _new_counts()
-
-    # ---- refresh ----------------------------------------------------------------------
-
-    def _due(self, step: int, epoch: int) -> bool:
-        if self._last is None:
-            return True
-        if self.refresh_every == "epoch":
-            return epoch != self._last[1]
-        return step - self._last[0] >= int(self.refresh_every)
-
-    def refresh(self, encode_statements: Callable[[list[str]], np.ndarray], step: int, epoch: int) -> None:
-        if not self._due(step, epoch):
-            return
-        if self._last is not None:
-            logger.info("%s negatives, steps %d-%d: %s", self.name, self._last[0], step - 1, self._format_stats())
-        started = time.perf_counter()
-        vectors = np.asarray(encode_statements(self.pool), dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(self.pool):
-            raise UUEError(f"encode_statements returned shape {vectors.shape} for {len(self.pool)} statements")
-        self._vectors = normalised(np.ascontiguousarray(vectors))
-        self._index = build_index(self._vectors, self.index_factory) if len(self.pool) else None
-        self._last = (step, epoch)
-        self.refreshes += 1
-        self._counts = _new_counts()
-        logger.info("%s negatives: re-embedded %d statements and rebuilt the %s index at step %d (epoch %d) in %.2fs",
-                    self.name, len(self.pool), self.index_factory, step, epoch, time.perf_counter() - started)
-
-    # ---- sample -----------------------------------------------------------------------
-
-    def sample(self, positives: Sequence[set[int]], k: int, user_vectors: np.ndarray | None,
-               rng: np.random.Generator) -> list[list[int]]:
-        if self._vectors is None:
-            raise UUEError(f"{self.name} negatives: refresh() must run before sample()")
-        if user_vectors is None:
-            raise UUEError(f"{self.name} negatives need the batch users' vectors")
-        if k <= 0 or not len(positives):
-            return [[] for _ in positives]
-        semi = self.options.semi_hard_margin is not None
-        mined = _mine(np.asarray(user_vectors), positives, self._vectors, k, self.options, self._index,
-                      self.index_factory, self.search_params, rng, self._counts, fallback=semi)
-        out: list[list[int]] = []
-        for row, pos in enumerate(positives):
-            chosen = [int(i) for i in mined[0].ids[row] if i >= 0]
-            if semi and len(chosen) < k:
-                taken = set(chosen)
-                extra = [int(i) for i in mined[1].ids[row] if i >= 0 and int(i) not in taken][:k - len(chosen)]
-                self._counts["fallback_hard"] += len(extra)
-                chosen += extra
-            if len(chosen) < k:
-                banned = set(pos) | set(chosen)
-                banned.update(mined[0].cand_ids[row][np.isin(mined[0].status[row], BANNED_FROM_FILL)].tolist())
-                filled = self._random_fill(k - len(chosen), banned, rng)
-                self._counts["random_fill"] += len(filled)
-                self._counts["random_fill_queries"] += 1
-                chosen += filled
-            out.append(chosen)
-        return out
-
-    def _random_fill(self, want: int, banned: set[int], rng: np.random.Generator) -> list[int]:
-        n = len(self.pool)
-        if n - len(banned) <= 4 * want:  # small pool: choose from the explicit remainder
-            rest = np.setdiff1d(np.arange(n), np.fromiter(banned, dtype=np.int64, count=len(banned)))
-            return [int(i) for i in rng.choice(rest, size=min(want, len(rest)), replace=False)]
-        out: list[int] = []
-        while len(out) < want:
-            i = int(rng.integers(n))
-            if i not in banned:
-                banned.add(i)
-                out.append(i)
-        return out
-
-    # ---- statistics -------------------------------------------------------------------
-
-    def stats(self) -> dict[str, Any]:
-        """Counters and mean scores since the last refresh (see the module docstring)."""
-        out: dict[str, Any] = _summary(self._counts)
-        out.update(refreshes=self.refreshes, pool_size=len(self.pool),
-                   since_step=self._last[0] if self._last else None)
-        return out
-
-    def _format_stats(self) -> str:
-        s = self.stats()
-        mean = {k: "n/a" if s[k] is None else f"{s[k]:.3f}" for k in ("mean_positive_score", "mean_negative_score")}
-        slots = max(1, s["negatives"] + s["fallback_hard"] + s["random_fill"])
-        return (f"{s['queries']} users, mean positive score {mean['mean_positive_score']}, mean negative "
-                f"score {mean['mean_negative_score']}; skipped {s['skipped_positive']} positives, "
-                f"{s['skipped_false_negative']} likely false negatives, {s['skipped_max_score']} by max_score, "
-                f"{s['skipped_min_score']} by min_score, {s['skipped_band']} outside the band, "
-                f"{s['skipped_range_min']} by range_min; hard fallback {s['fallback_hard']}, random fill "
-                f"{s['random_fill']} ({s['random_fill'] / slots:.1%} of negatives, {s['random_fill_queries']} users)")
-
-
-class SemiHardNegatives(HardNegatives):
-    """Pool statements scored just below the user's lowest positive: ``pos - semi_hard_margin <= neg < pos``."""
-
-    DEFAULTS = {**HardNegatives.DEFAULTS, "relative_margin": None, "semi_hard_margin": 0.1}
-    name = "semi-hard"
-
-
-SAMPLERS["hard"] = HardNegatives
-SAMPLERS["semi-hard"] = SemiHardNegatives
+    return mined.ids, summarise_counts(counts)

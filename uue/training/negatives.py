@@ -8,7 +8,7 @@ When ``needs_user_vectors`` is True, ``sample`` gets the batch users' current ve
 (float32 ``[B, d]``, L2-normalised, detached), else ``None``.
 
 Samplers register in ``SAMPLERS`` (name → factory ``(pool, **options) -> NegativeSampler``);
-``uue.training.mining`` adds ``hard`` and ``semi-hard``.
+``uue.training.hard_negatives`` adds ``hard`` and ``semi-hard``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class RandomNegatives(NegativeSampler):
 
 
 SAMPLERS: dict[str, Callable[..., NegativeSampler]] = {"random": RandomNegatives}
-_PLUGINS = ("uue.training.mining",)  # modules that register more samplers when imported
+_PLUGINS = ("uue.training.hard_negatives",)  # modules that register more samplers when imported
 
 
 def create_sampler(name: str, pool: list[str], **options: object) -> NegativeSampler:
