@@ -65,18 +65,27 @@ def _method_rows(results: dict[str, dict[str, Any]], methods: dict[str, str], me
             + " |" for model_name, m in results.items() for method, label in methods.items()]
 
 
+def _results_with(info: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """The models whose results hold ``key`` (the ones a table applies to)."""
+    return {m: r for m, r in info["results"].items() if key in r}
+
+
+def _head(second: str, columns: list[tuple[str, str]]) -> list[str]:
+    """Header and rule of a model / ``second`` / ``columns`` table."""
+    return ["| model | " + second + " | " + " | ".join(label for _, label in columns) + " |",
+            "|---|---|" + "---|" * len(columns)]
+
+
 def compound_tables(name: str, info: dict[str, Any]) -> str:
     """The compound-audience rows (benchmarks/_compound.py): "A but not B" and "like these 5 users"."""
-    results = {m: r for m, r in info["results"].items() if "compound/n_pairs" in r}
+    results = _results_with(info, "compound/n_pairs")
     if not results:
         return ""
     any_row = next(iter(results.values()))
     lines = [f"**{name}: compound audiences** — {int(any_row['compound/n_pairs'])} (A, B) pairs of statements on the "
              f"test users, relevant = users with A and without B; {int(any_row['compound/n_pairs_overlap'])} pairs "
              "where ≥ 25% of A's users have B (last column). \"B in top 10\": the share of the top 10 who have B "
-             "(lower is better)", "",
-             "| model | method | " + " | ".join(label for _, label in COMPOUND_COLUMNS) + " |",
-             "|---|---|" + "---|" * len(COMPOUND_COLUMNS)]
+             "(lower is better)", "", *_head("method", COMPOUND_COLUMNS)]
     lines += _method_rows(results, COMPOUND_METHODS, "compound/{method}/{key}", [key for key, _ in COMPOUND_COLUMNS])
     lines += ["", f"**{name}: like these 5 users** — {int(any_row['like_users/n_statements'])} statements with ≥ 8 test "
               "users: 5 of them are the examples, relevant = the statement's other users", "",
@@ -93,7 +102,7 @@ INTEREST_COLUMNS = [("minor/audience_ndcg@10", "minor nDCG@10"), ("minor/audienc
 
 def interest_table(name: str, info: dict[str, Any]) -> str:
     """Single vs multi-interest user vectors (uue.evaluation.interests), where true interests are known."""
-    results = {m: r for m, r in info["results"].items() if "interests/multi/minor/n_statements" in r}
+    results = _results_with(info, "interests/multi/minor/n_statements")
     if not results:
         return ""
     one = next(iter(results.values()))
@@ -103,8 +112,7 @@ def interest_table(name: str, info: dict[str, Any]) -> str:
              "statement is true of; \"minor users in top R\": the share of the users whose minor interest it is "
              "ranked within the top R (R = its true users); cost on all "
              f"{int(one['interests/multi/cost/n_users'])} users (Flat index, one thread, CPU time)", "",
-             "| model | user vectors | " + " | ".join(label for _, label in INTEREST_COLUMNS) + " |",
-             "|---|---|" + "---|" * len(INTEREST_COLUMNS)]
+             *_head("user vectors", INTEREST_COLUMNS)]
     lines += _method_rows(results, {"single": "single", "multi": "multi-interest (best match)"},
                           "interests/{method}/{key}", [key for key, _ in INTEREST_COLUMNS])
     multi = next(iter(results.values()))
