@@ -9,7 +9,7 @@ benchmark (its start-up is reported apart), with 1 and 2 model actors, each acto
 (model load) inside the timed build. Vectors of every Ray build are checked against the
 local engine's (max |Δ|).
 
-    python benchmarks/ray_build.py [--users 200] [--repeats 3]
+    python -m benchmarks.ray_build [--users 200] [--repeats 3]
 
 Writes ``benchmarks/results/ray_build.json`` and ``ray_build.md``.
 """

@@ -1,6 +1,6 @@
 """Search benchmark: our FAISS layer (index/) against exact search, raw FAISS, and Chroma.
 
-    .venv/bin/python benchmarks/search.py --users 1000000 --dim 384 --queries 200
+    .venv/bin/python -m benchmarks.search --users 1000000 --dim 384 --queries 200
 
 Data: seeded synthetic user vectors shaped like embeddings — a Gaussian mixture
 (``--clusters`` centres) plus a 32-d latent component and isotropic noise, L2-normalised
@@ -26,7 +26,6 @@ import argparse
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,12 +34,11 @@ import faiss
 import numpy as np
 from sqlalchemy import insert, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._search_report import write_build_results, write_results  # noqa: E402
-from index import create_index  # noqa: E402
-from index.faiss_factory import suggest_nlist  # noqa: E402
-from storage.store import Store  # noqa: E402
-from storage.tables import User, UserAttribute  # noqa: E402
+from benchmarks._search_report import write_build_results, write_results
+from index import create_index
+from index.faiss_factory import suggest_nlist
+from storage.store import Store
+from storage.tables import User, UserAttribute
 
 K = 10
 EF_SWEEP = (16, 32, 48, 56, 64, 96, 128, 256)

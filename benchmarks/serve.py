@@ -1,6 +1,6 @@
 """Serving benchmark: `uue serve` over HTTP beside the same queries on a warm in-process `Searcher`.
 
-    .venv/bin/python benchmarks/serve.py --users 100000 --seconds 4
+    .venv/bin/python -m benchmarks.serve --users 100000 --seconds 4
 
 Data: `--users` synthetic users (`uue datasets synthetic`, seed 1) ingested into a real
 store; the active model is the packaged all-MiniLM-L6-v2 (untrained UUE model: the
@@ -39,8 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import markdown_table, write_results  # noqa: E402
+from benchmarks._common import markdown_table, write_results
 
 K = 10
 FREE_TEXT = [

@@ -1,7 +1,7 @@
 """A longer schemathesis run against `uue serve` (a subprocess, the real MiniLM model, the write key
 given so ingest / delete / build are fuzzed too). The suite runs a short one (tests/test_serve_fuzz.py).
 
-    .venv/bin/python benchmarks/serve_fuzz.py --users 2000 --max-examples 100
+    .venv/bin/python -m benchmarks.serve_fuzz --users 2000 --max-examples 100
 
 Workspace: prepared as `benchmarks/serve.py --users N` prepares one (synthetic users, MiniLM).
 Checks: `not_a_server_error` (no 5xx) and the response schema. Writes
@@ -20,9 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import RESULTS, write_results  # noqa: E402
-from benchmarks.serve import free_port, prepare  # noqa: E402
+from benchmarks._common import RESULTS, write_results
+from benchmarks.serve import free_port, prepare
 
 
 def main() -> None:

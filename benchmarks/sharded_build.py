@@ -9,7 +9,7 @@ into on-disk inverted lists (``merge_ondisk``). For each build: seconds (median 
 ``--repeats``), the fraction of top-10 neighbours identical to the one-piece build, and
 recall@10 against exact brute-force ground truth at the default nprobe.
 
-    python benchmarks/sharded_build.py [--n 50000] [--dim 384] [--shards 4] [--repeats 3]
+    python -m benchmarks.sharded_build [--n 50000] [--dim 384] [--shards 4] [--repeats 3]
 
 Writes ``benchmarks/results/sharded_build.json`` and ``sharded_build.md``.
 """
