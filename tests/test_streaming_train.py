@@ -200,3 +200,18 @@ def test_model_selection_uses_a_bounded_seeded_sample_of_dev_users(any_store, mo
         record = by_pk[int(streamed.step_users.pks[i])]
         assert user.texts == history_texts(record["chunks"])
         assert user.positives == [index[t] for t in record["statements"] if t in index] and user.positives
+
+
+def test_positive_labels_page_by_users_in_pk_order(any_store) -> None:
+    from storage.splits import positive_labels
+
+    store = any_store
+    held = {sid for sid, _ in store.statements(held_out=True)}
+    expected = [(pk, sid) for pk, ids in store.labels("train").items() for sid in ids if sid not in held]
+    assert len(expected) > 32 and held
+    for page in (1, 3, 1000):  # a page boundary inside every user's labels, and one page for all
+        assert list(positive_labels(store, "train", page=page)) == expected
+    up_to = sorted(store.labels("train"))[9]
+    assert list(positive_labels(store, "train", up_to_pk=up_to, page=4)) == [r for r in expected if r[0] <= up_to]
+    assert list(positive_labels(store, "dev", page=2)) == [(pk, sid) for pk, ids in store.labels("dev").items()
+                                                            for sid in ids if sid not in held]
