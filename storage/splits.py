@@ -1,5 +1,6 @@
 """A split's users as small rows, read a page at a time: what streamed training needs to
-plan an epoch without loading any history (``uue.training.data.TrainingData.from_store``).
+plan an epoch without loading any history (``uue.training.data.TrainingData.from_store``),
+and the positive statements of a block of users (``positive_statements``).
 
 Each function reads in primary-key order with keyset pagination (``WHERE id > last``),
 so memory stays at one page of rows whatever the number of users.
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Select, select
 
 from storage.store import Store
-from storage.tables import Label, Statement, User
+from storage.tables import SQL_IN_BATCH, Label, Statement, User, batched
 
 PAGE = 20_000  # rows per query
 
@@ -69,3 +70,17 @@ def positive_labels(store: Store, split: str, *, up_to_pk: int | None = None,
                              .order_by(Label.user_pk, Label.statement_id)).all()
         yield from (tuple(r) for r in rows)
         last = pks[-1]
+
+
+def positive_statements(store: Store, pks: list[int]) -> dict[int, list[str]]:
+    """``{pk: [statement text, ...]}`` of these users' positive labels (ordered by statement
+    id, as ``Store.iter_users`` lists them); users without one are left out."""
+    out: dict[int, list[str]] = {}
+    for part in batched(sorted(set(int(p) for p in pks)), SQL_IN_BATCH):
+        with store.session() as s:
+            rows = s.execute(select(Label.user_pk, Statement.text).join(Statement, Statement.id == Label.statement_id)
+                             .where(Label.user_pk.in_(part), Label.positive.is_(True))
+                             .order_by(Label.user_pk, Statement.id)).all()
+        for pk, text in rows:
+            out.setdefault(pk, []).append(text)
+    return out

@@ -215,3 +215,20 @@ def test_positive_labels_page_by_users_in_pk_order(any_store) -> None:
     assert list(positive_labels(store, "train", up_to_pk=up_to, page=4)) == [r for r in expected if r[0] <= up_to]
     assert list(positive_labels(store, "dev", page=2)) == [(pk, sid) for pk, ids in store.labels("dev").items()
                                                             for sid in ids if sid not in held]
+
+
+def test_a_block_reads_each_users_texts_and_positives_and_refuses_deleted_users(store) -> None:
+    from storage.errors import UUEError
+    from storage.users import delete_users
+
+    data = TrainingData.from_store(store, None, with_unlabelled=True)
+    index, pks = data.pool_index, data.step_users.pks
+    order = np.array([7, 2, 30, 2])  # any order, a repeat included
+    by_pk = dict(store.iter_users(pks=[int(pks[i]) for i in order]))
+    for i, user in zip(order, data.step_users.load(order), strict=True):
+        record = by_pk[int(pks[i])]
+        assert user.texts == history_texts(record["chunks"]) and user.positives
+        assert user.positives == list(dict.fromkeys(index[t] for t in record["statements"] if t in index))
+    delete_users(store, [by_pk[int(pks[2])]["user_id"]])
+    with pytest.raises(UUEError, match="1 training user.*deleted from the store while training ran"):
+        data.step_users.load(order)
