@@ -83,20 +83,25 @@ class StoreSource(UserSource):
 
     def load(self, indices: np.ndarray) -> list[TrainUser]:
         """Only what a step needs: chunk texts (``Store.iter_histories``) and positive
-        statements (2.8x less CPU than ``iter_users``, which also reads metadata, negatives
-        and traits)."""
+        statements (``iter_users`` also reads metadata, negatives and traits), with the
+        cyclic GC paused: its collections, walking every live container of the process,
+        were more than half of a block's read (``benchmarks/train_stream.py``)."""
+        from storage.ingest import gc_paused
         from storage.splits import positive_statements
 
         wanted = self.pks[np.asarray(indices, dtype=np.int64)].tolist()
-        histories = dict(self.store.iter_histories(wanted))
+        with gc_paused():
+            histories = dict(self.store.iter_histories(wanted))
+            statements = positive_statements(self.store, wanted)
+            users = [train_user(histories[pk], statements.get(pk, ()), self.pool_index)
+                     for pk in wanted if pk in histories]
         missing = [pk for pk in dict.fromkeys(wanted) if pk not in histories]  # every stored user has a chunk
         if missing:
             from storage.errors import UUEError
 
             raise UUEError(f"{len(missing)} training user(s) were deleted from the store while training ran "
                            f"(pk {missing[0]}...): start the run again")
-        statements = positive_statements(self.store, wanted)
-        return [train_user(histories[pk], statements.get(pk, ()), self.pool_index) for pk in wanted]
+        return users
 
 
 @dataclass
