@@ -10,7 +10,7 @@ trained from it share one cache.
 The cache is a SQLite file (``chunks-<fingerprint>.sqlite``): keys are blake2b digests
 of the chunk text, values raw float32 bytes; SQL with bound parameters only. The table is
 ``WITHOUT ROWID`` (clustered on the key: one B-tree per lookup, not the key index then
-the rowid table; 1.2x faster random lookups at 9.4M rows, ``benchmarks/chunk_cache.py``).
+the rowid table; 1.16x less CPU per random lookup at 9.4M rows, ``benchmarks/chunk_cache.py``).
 Files written before that keep their rowid table and are read as they are (same SQL);
 deleting one is safe, it is rebuilt in the new layout on use. No ``mmap_size``: the mapped
 pages of a multi-GB cache would count in the resident memory of a streamed training run.
