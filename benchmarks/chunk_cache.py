@@ -1,17 +1,18 @@
-"""Chunk-vector cache lookups as the file grows: the clustered table (``WITHOUT ROWID``,
-ours) vs the older rowid table with a BLOB primary key (two B-trees per lookup).
+"""The chunk-vector cache's two table layouts as the file grows and as rows widen: a
+clustered table (``WITHOUT ROWID``: one B-tree per lookup) vs a rowid table with a BLOB
+primary key (the key index, then the table), and which one ``clustered_layout`` picks.
 
-For each size N, a cache file of N random 16-byte keys -> 32-d float32 vectors is written
-in each layout (keys in random order, as chunks arrive user by user), then
-``ChunkVectorCache.get`` reads K random stored keys: 40,000 (one streamed-training block,
-4,096 users of ~9.5 chunks) and 600 (one batch of 64 users). Figures are CPU microseconds
-per key, medians of the repetitions (the machine is shared: CPU time, not wall). A third
-row, ours with ``PRAGMA mmap_size`` (2 GiB), is shown for reference: not the default,
-since the mapped pages of a multi-GB cache count in a training run's resident memory.
+For each width D and size N, a cache file of N random 16-byte keys -> D-d float32 vectors
+is written in each layout with ``ChunkVectorCache.put``-shaped inserts (blocks of 15,000
+keys in random order, one transaction each, as an index build writes them; put CPU per row),
+then ``get`` reads K random stored keys: 40,000 (one streamed-training block, 4,096 users of
+~9.5 chunks) and 600 (one batch of 64 users). Figures are CPU microseconds (the machine is
+shared: CPU time, not wall), medians of the repetitions, and the file size.
 
-    python -m benchmarks.chunk_cache [--rows 2800000,9400000] [--workdir DIR]
+    python -m benchmarks.chunk_cache [--rows 2800000,9400000] [--dims 32] [--workdir DIR]
+    python -m benchmarks.chunk_cache --rows 300000 --dims 32,384 --out chunk_cache_width
 
-Writes ``benchmarks/results/chunk_cache.json`` and ``chunk_cache.md``.
+Writes ``benchmarks/results/OUT.json`` and ``OUT.md`` (default ``chunk_cache``).
 """
 
 from __future__ import annotations
@@ -25,44 +26,41 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import markdown_table, median, write_results
-from uue.model.chunk_cache import COLUMNS, ChunkVectorCache
+from uue.model.chunk_cache import COLUMNS, ChunkVectorCache, clustered_layout
 
-DIM = 32
 LOOKUPS = {"block": (40_000, 5), "batch": (600, 30)}  # keys per get, repetitions
+PUT_BLOCK = 15_000
+LAYOUTS = {"rowid": "", "clustered": " WITHOUT ROWID"}
 
 
 def keys_of(n: int) -> np.ndarray:
     return np.random.default_rng(n).integers(0, 256, size=(n, 16), dtype=np.uint8)
 
 
-def build(path: Path, n: int, layout: str) -> None:
-    """Write the file: the schema as ``ChunkVectorCache`` creates it (ours) or as it did before."""
-    if layout == "ours":
-        ChunkVectorCache(path, DIM).close()
-    else:
-        db = sqlite3.connect(path)
-        db.execute(f"CREATE TABLE vectors ({COLUMNS})")
-        db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(DIM),))
-        db.commit()
-        db.close()
+def build(path: Path, n: int, dim: int, layout: str) -> float:
+    """Write the file in ``layout``; returns the CPU microseconds per row of the inserts."""
     db = sqlite3.connect(path)
-    db.execute("PRAGMA cache_size = -1000000")  # a fast build only; lookups run with the defaults
+    db.execute("PRAGMA journal_mode=WAL")  # as ChunkVectorCache opens it
+    db.execute(f"CREATE TABLE vectors ({COLUMNS}){LAYOUTS[layout]}")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(dim),))
+    db.commit()
     rng, keys = np.random.default_rng(0), keys_of(n)
-    with db:
-        for start in range(0, n, 200_000):
-            part = keys[start:start + 200_000]
-            values = rng.standard_normal((len(part), DIM), dtype=np.float32)
+    started = time.process_time()
+    for start in range(0, n, PUT_BLOCK):
+        part = keys[start:start + PUT_BLOCK]
+        values = rng.standard_normal((len(part), dim), dtype=np.float32)
+        with db:
             db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
                            ((k.tobytes(), v.tobytes()) for k, v in zip(part, values)))
+    spent = time.process_time() - started
     db.close()
+    return spent / n * 1e6
 
 
-def lookups(path: Path, n: int, mmap: bool = False) -> dict[str, float]:
+def lookups(path: Path, n: int, dim: int) -> dict[str, float]:
     """CPU microseconds per key of ``get``, per lookup size."""
-    cache, keys, rng = ChunkVectorCache(path, DIM), keys_of(n), np.random.default_rng(1)
-    if mmap:
-        cache._db.execute("PRAGMA mmap_size = 2147418112").fetchall()
+    cache, keys, rng = ChunkVectorCache(path, dim), keys_of(n), np.random.default_rng(1)
     out = {}
     for name, (k, reps) in LOOKUPS.items():
         cache.get([keys[i].tobytes() for i in rng.integers(0, n, k)])  # warm-up
@@ -81,33 +79,35 @@ def lookups(path: Path, n: int, mmap: bool = False) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="2800000,9400000", help="comma-separated cache sizes (rows)")
-    parser.add_argument("--workdir", default=None, help="where the files go (reused when already written)")
+    parser.add_argument("--dims", default="32", help="comma-separated vector widths")
+    parser.add_argument("--workdir", default=None, help="where the files go (deleted after each size)")
+    parser.add_argument("--out", default="chunk_cache", help="results file stem in benchmarks/results/")
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="uue-chunk-cache-"))
     work.mkdir(parents=True, exist_ok=True)
     runs, rows = [], []
-    for n in (int(r) for r in args.rows.split(",")):
-        result: dict = {"rows": n}
-        for layout in ("old", "ours"):
-            path = work / f"{layout}-{n}.sqlite"
-            if not path.is_file() or len(ChunkVectorCache(path, DIM)) != n:
+    for dim in (int(d) for d in args.dims.split(",")):
+        for n in (int(r) for r in args.rows.split(",")):
+            result: dict = {"dim": dim, "rows": n, "chosen": "clustered" if clustered_layout(dim) else "rowid"}
+            for layout in LAYOUTS:
+                path = work / f"{layout}-{dim}-{n}.sqlite"
                 path.unlink(missing_ok=True)
-                started = time.process_time()
-                build(path, n, layout)
-                result[f"{layout}_build_cpu_s"] = round(time.process_time() - started, 1)
-            result[layout] = lookups(path, n)
-        result["ours_mmap"] = lookups(work / f"ours-{n}.sqlite", n, mmap=True)
-        print(result, flush=True)
-        runs.append(result)
-        for name, label in (("old", "old rowid table"), ("ours", "ours (WITHOUT ROWID)"),
-                            ("ours_mmap", "ours + mmap_size (not default)")):
-            rows.append([f"{n:,}", label, result[name]["block"], result[name]["batch"],
-                         f"{result['old']['block'] / result[name]['block']:.2f}x",
-                         f"{result['old']['batch'] / result[name]['batch']:.2f}x"])
-    table = markdown_table(["cache rows", "layout", "CPU us/key, 40k keys (block)", "CPU us/key, 600 keys (batch)",
-                            "old / this, block", "old / this, batch"], rows)
+                put = build(path, n, dim, layout)
+                result[layout] = {"put_us_per_row": round(put, 2), **lookups(path, n, dim),
+                                  "file_mb": round(path.stat().st_size / 2**20)}
+                path.unlink()
+            print(result, flush=True)
+            runs.append(result)
+            base = result["rowid"]
+            for layout in LAYOUTS:
+                r = result[layout]
+                rows.append([dim, f"{n:,}", layout + (" (chosen)" if layout == result["chosen"] else ""),
+                             r["put_us_per_row"], r["block"], r["batch"], r["file_mb"],
+                             f"{base['block'] / r['block']:.2f}x", f"{base['put_us_per_row'] / r['put_us_per_row']:.2f}x"])
+    table = markdown_table(["dim", "cache rows", "layout", "put CPU us/row", "get CPU us/key, 40k keys",
+                            "get CPU us/key, 600 keys", "file MiB", "rowid / this, get", "rowid / this, put"], rows)
     print(table)
-    write_results("chunk_cache", {"dim": DIM, "lookups": LOOKUPS, "runs": runs}, table)
+    write_results(args.out, {"lookups": LOOKUPS, "put_block": PUT_BLOCK, "runs": runs}, table)
 
 
 if __name__ == "__main__":

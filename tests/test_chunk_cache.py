@@ -1,5 +1,6 @@
-"""The chunk-vector cache file: a clustered (WITHOUT ROWID) table, and files of the older
-rowid layout still read and written as they are."""
+"""The chunk-vector cache file: its table layout by row size (clustered WITHOUT ROWID for
+small vectors, a rowid table for real backbones' widths), and files of the other layout
+still read and written as they are."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from uue.model.chunk_cache import COLUMNS, ChunkVectorCache, chunk_key, purge_chunks
+from uue.model.chunk_cache import COLUMNS, ChunkVectorCache, chunk_key, clustered_layout, purge_chunks
 
 TEXTS = [f"post {i}" for i in range(50)]
 
 
-def vectors(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, 4), dtype=np.float32)
+def vectors(n: int, seed: int, dim: int = 4) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)
 
 
-def old_layout(path: Path, dim: int) -> None:
-    """A cache file as written before the clustered table."""
+def other_layout(path: Path, dim: int) -> None:
+    """A cache file in the layout that ``dim`` does not get (e.g. written before layouts followed the row size)."""
     db = sqlite3.connect(path)
-    db.execute(f"CREATE TABLE vectors ({COLUMNS})")
+    db.execute(f"CREATE TABLE vectors ({COLUMNS}){'' if clustered_layout(dim) else ' WITHOUT ROWID'}")
     db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(dim),))
     db.commit()
@@ -37,7 +39,7 @@ def table_sql(path: Path) -> str:
 
 
 def round_trip(cache: ChunkVectorCache, directory: Path) -> None:
-    keys, values = [chunk_key(t) for t in TEXTS], vectors(len(TEXTS), 0)
+    keys, values = [chunk_key(t) for t in TEXTS], vectors(len(TEXTS), 0, cache.dim)
     cache.put(keys[:30], values[:30])
     cache.put(keys[20:], values[20:] + 1)  # replaces 10 of them
     got = cache.get(list(reversed(keys)) + [chunk_key("never stored")] + keys[:3])
@@ -48,21 +50,27 @@ def round_trip(cache: ChunkVectorCache, directory: Path) -> None:
     assert purge_chunks(directory, TEXTS[:5] + ["never stored"]) == 5
 
 
-def test_new_files_are_clustered_on_the_key(tmp_path: Path) -> None:
-    cache = ChunkVectorCache.for_encoder(tmp_path, "a" * 24, 4)
-    assert cache.clustered and cache.path is not None
+def test_the_layout_follows_the_row_size() -> None:
+    assert clustered_layout(4) and clustered_layout(32) and not clustered_layout(384) and not clustered_layout(1024)
+
+
+@pytest.mark.parametrize("dim", [4, 384])
+def test_new_files_get_the_layout_of_their_row_size(tmp_path: Path, dim: int) -> None:
+    cache = ChunkVectorCache.for_encoder(tmp_path, "a" * 24, dim)
+    assert cache.clustered == clustered_layout(dim) and cache.path is not None
     round_trip(cache, tmp_path)
-    assert "WITHOUT ROWID" in table_sql(cache.path).upper()
-    assert len(ChunkVectorCache.for_encoder(tmp_path, "a" * 24, 4)) == len(TEXTS) - 5
-    assert ChunkVectorCache(None, 4).clustered
+    assert ("WITHOUT ROWID" in table_sql(cache.path).upper()) == clustered_layout(dim)
+    assert len(ChunkVectorCache.for_encoder(tmp_path, "a" * 24, dim)) == len(TEXTS) - 5
+    assert ChunkVectorCache(None, dim).clustered == clustered_layout(dim)
 
 
-def test_a_file_of_the_older_rowid_layout_is_read_and_written_as_it_is(tmp_path: Path, caplog) -> None:
+@pytest.mark.parametrize("dim", [4, 384])
+def test_a_file_of_the_other_layout_is_read_and_written_as_it_is(tmp_path: Path, caplog, dim: int) -> None:
     path = tmp_path / f"chunks-{'b' * 24}.sqlite"
-    old_layout(path, 4)
+    other_layout(path, dim)
     with caplog.at_level(logging.INFO, logger="uue.model.chunk_cache"):
-        cache = ChunkVectorCache.for_encoder(tmp_path, "b" * 24, 4)
-    assert not cache.clustered and "older rowid layout" in caplog.text
+        cache = ChunkVectorCache.for_encoder(tmp_path, "b" * 24, dim)
+    assert cache.clustered != clustered_layout(dim) and "other table layout" in caplog.text
     round_trip(cache, tmp_path)
-    assert "WITHOUT ROWID" not in table_sql(path).upper()  # not rewritten behind the user's back
-    assert len(ChunkVectorCache(path, 4)) == len(TEXTS) - 5
+    assert ("WITHOUT ROWID" in table_sql(path).upper()) != clustered_layout(dim)  # not rewritten behind the back
+    assert len(ChunkVectorCache(path, dim)) == len(TEXTS) - 5

@@ -8,12 +8,14 @@ one chunk, not their history). With a locked backbone the base encoder and every
 trained from it share one cache.
 
 The cache is a SQLite file (``chunks-<fingerprint>.sqlite``): keys are blake2b digests
-of the chunk text, values raw float32 bytes; SQL with bound parameters only. The table is
-``WITHOUT ROWID`` (clustered on the key: one B-tree per lookup, not the key index then
-the rowid table; 1.16x less CPU per random lookup at 9.4M rows, ``benchmarks/chunk_cache.py``).
-Files written before that keep their rowid table and are read as they are (same SQL);
-deleting one is safe, it is rebuilt in the new layout on use. No ``mmap_size``: the mapped
-pages of a multi-GB cache would count in the resident memory of a streamed training run.
+of the chunk text, values raw float32 bytes; SQL with bound parameters only. The table's
+layout follows the row size (``clustered_layout``): ``WITHOUT ROWID`` (clustered on the key,
+one B-tree per lookup) for small vectors, where it is 1.12-1.16x faster per lookup, and a
+rowid table with a key index for the vectors of real backbones (384-d and up), where rows of
+1.5 KB and more make a clustered table several times slower and bigger
+(``benchmarks/chunk_cache.py``). A file keeps the layout it was created with (same SQL
+either way). No ``mmap_size``: the mapped pages of a multi-GB cache would count in the
+resident memory of a streamed training run.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ logger = logging.getLogger(__name__)
 
 BATCH = 900  # keys per SELECT ... IN (...), under SQLite's bound-parameter limit
 COLUMNS = "key BLOB PRIMARY KEY, vector BLOB NOT NULL"
+PAGE_SIZE = 4096  # SQLite's default page size
+KEY_BYTES = 16
+
+
+def clustered_layout(dim: int) -> bool:
+    """Whether a cache of ``dim``-d vectors gets a ``WITHOUT ROWID`` table: only for rows under
+    ~1/20 of a page, SQLite's own rule of thumb for it, confirmed here (benchmarks/chunk_cache.py,
+    300k rows): 32-d rows are read 1.22x faster clustered (written 2x slower: training reads each
+    many times); 384-d rows are read 3.2x slower, written 3.7x slower and take 2.3x the disk."""
+    return KEY_BYTES + 4 * int(dim) <= PAGE_SIZE // 20
 
 
 class ChunkCacheError(UUEError):
@@ -54,7 +66,8 @@ class ChunkVectorCache:
             # a writer (training, a build) may hold the file for a while: wait for it
             self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:", timeout=120)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS vectors ({COLUMNS}) WITHOUT ROWID")
+            layout = " WITHOUT ROWID" if clustered_layout(self.dim) else ""
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS vectors ({COLUMNS}){layout}")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
             if row is None:  # OR IGNORE: two processes (Ray workers) creating the file at once both get here
@@ -64,9 +77,9 @@ class ChunkVectorCache:
         except (OSError, sqlite3.Error) as exc:
             raise ChunkCacheError(f"cannot open the chunk-vector cache {self.path}: {exc}; it is safe to delete "
                                   "(it is rebuilt on use)") from None
-        if self.path is not None and not self.clustered:
-            logger.info("chunk cache %s has the older rowid layout (slower lookups): deleting it is safe, it is "
-                        "rebuilt on use", self.path)
+        if self.path is not None and self.clustered != clustered_layout(self.dim):
+            logger.info("chunk cache %s has the other table layout (slower for %d-d vectors): deleting it is safe, "
+                        "it is rebuilt on use", self.path, self.dim)
         if row is not None and int(row[0]) != self.dim:
             raise ChunkCacheError(f"chunk cache {self.path} holds {row[0]}-d vectors, not {self.dim}-d: delete it "
                                   "(it is rebuilt on use)")
@@ -77,7 +90,8 @@ class ChunkVectorCache:
 
     @property
     def clustered(self) -> bool:
-        """Whether the vectors table is ``WITHOUT ROWID`` (files written before are not)."""
+        """Whether the vectors table is ``WITHOUT ROWID`` (``clustered_layout``; a file keeps the layout it was
+        created with)."""
         sql = self._db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'vectors'").fetchone()
         return sql is not None and "WITHOUT ROWID" in sql[0].upper()
 
