@@ -17,6 +17,8 @@ rebuild cannot cascade, and checked before commit), an advisory lock on PostgreS
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -53,6 +55,26 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def enable_wal(dbapi_connection, busy_timeout: float) -> None:
+    """``PRAGMA journal_mode=WAL`` on a new SQLite connection, retried until ``busy_timeout``.
+
+    Switching a rollback-journal file to WAL needs the file to itself, and SQLite answers
+    "database is locked" at once instead of calling the busy handler when another
+    connection is opening it too (three processes opening a store written by other tools at
+    the same moment: tests/test_migrations.py); once a file is in WAL mode this is a no-op."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.01
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def upgrade_schema(engine: Engine, *, busy_timeout: float = 30.0) -> None:
@@ -101,7 +123,7 @@ def _schema_transaction(engine: Engine, busy_timeout: float) -> Iterator[Connect
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        enable_wal(dbapi_connection, busy_timeout)
 
     @event.listens_for(migrating, "begin")
     def _begin(conn: Connection) -> None:

@@ -22,7 +22,7 @@ from storage import strict_json
 from storage.errors import NotFound, UnknownUser, UUEError
 from storage.failures import database_error
 from storage.records import StatementRecord, UserRecord, history_texts, normalise_user_id
-from storage.schema import upgrade_schema
+from storage.schema import enable_wal, upgrade_schema
 from storage.tables import (
     SQL_IN_BATCH,
     Chunk,
@@ -82,8 +82,8 @@ def busy_timeout_from_env() -> float:
 def _sqlite_pragmas(busy_timeout: float):
     def apply(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # first: the next pragma may wait
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # first: the next pragmas may wait
+        enable_wal(dbapi_connection, busy_timeout)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA temp_store=MEMORY")

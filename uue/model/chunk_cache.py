@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from storage.errors import UUEError
+from storage.schema import enable_wal
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class ChunkVectorCache:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             # a writer (training, a build) may hold the file for a while: wait for it
             self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:", timeout=120)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._db, busy_timeout=120)  # two processes (Ray workers) may create the file at once
             # A cache needs no fsync per transaction (a lost last write is embedded again) and keeps its key
             # index in memory: 23% less CPU per put and ~30% per get at 400k 384-d rows than the defaults
             # (FULL, 2 MiB), more as the file outgrows the default page cache.
