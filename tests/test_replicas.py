@@ -22,6 +22,7 @@ import pytest
 
 from storage.pg_sandbox import free_port
 from support.served_workspace import TOPICS, tiny_model_workspace
+from support.server import wait_ready
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 KEY = "replica-test-key-0123456789"
@@ -50,18 +51,6 @@ def start_replica(home: Path, url: str, key_file: Path) -> tuple[subprocess.Pope
     process = subprocess.Popen(uue(home, "serve", "--port", str(port), "--api-key-file", str(key_file)),
                                env=environment(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return process, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(process: subprocess.Popen, base: str, deadline: float) -> None:
-    while True:
-        try:
-            if httpx.get(f"{base}/ready").json()["ready"]:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline, f"uue serve at {base} did not become ready"
-        time.sleep(0.2)
 
 
 def ids(response: httpx.Response) -> tuple[str, ...]:

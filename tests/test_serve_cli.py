@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from cli import main
 from support.served_workspace import tiny_model_workspace
+from support.server import wait_ready
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 KEY = "cli-test-key-0123456789"
@@ -59,15 +60,7 @@ def test_uue_serve_answers_on_loopback(home, tmp_path):
                                 "--api-key-file", str(key_file)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/ready").json()["ready"]:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "uue serve did not start"
-            time.sleep(0.2)
+        wait_ready(process, url, time.monotonic() + 60)
         hits = httpx.get(f"{url}/audience", params={"text": "someone likes long walks", "k": 3,
                                                     "explain": "true"}).json()
         assert len(hits) == 3 and all(h["explanation"]["top"] for h in hits)

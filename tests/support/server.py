@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -34,3 +35,19 @@ def running_server(state, timeout: float = 20.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout)
         sock.close()
+
+
+def wait_ready(process: subprocess.Popen, base: str, deadline: float) -> None:
+    """Poll ``base``/ready of a ``uue serve`` subprocess until it answers ready; fail if the
+    process exits (with its stderr) or ``deadline`` (``time.monotonic``) passes."""
+    import httpx
+
+    while True:
+        try:
+            if httpx.get(f"{base}/ready").json()["ready"]:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read() if process.stderr else "uue serve exited"
+        assert time.monotonic() < deadline, f"uue serve at {base} did not become ready"
+        time.sleep(0.2)
