@@ -261,9 +261,9 @@ def test_filter_cache_is_invalidated_by_ingest(served, tmp_path):
 def test_profile_scores_are_calibrated_per_statement(served):
     store, home, model, _ = served
     searcher = Searcher(store, model=model)
-    users = searcher._active("users").vectors
-    statements = searcher._active("statements").vectors
-    stats = searcher._active("statements").calibration
+    users = searcher.loaded_build("users").vectors
+    statements = searcher.loaded_build("statements").vectors
+    stats = searcher.loaded_build("statements").calibration
     assert stats is not None and stats.shape == (3, 2)
     scores = users.vectors @ statements.vectors.T  # 18 users < the calibration sample: every user
     np.testing.assert_allclose(stats[:, 0], scores.mean(0), atol=1e-5)
@@ -290,7 +290,7 @@ def test_calibrated_profile_of_a_build_without_statistics_asks_for_a_rebuild(ser
     from uue.search.calibration import calibration_path
 
     searcher = Searcher(store, model=model)
-    build = searcher._active("statements").build
+    build = searcher.loaded_build("statements").build
     calibration_path(build_stem(build)).unlink()  # as an older build left it: no statistics, no file checksums
     with store.session() as s:
         s.get(IndexBuild, build.id).files = None

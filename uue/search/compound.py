@@ -93,7 +93,7 @@ class CompoundScorer:
 
 def _scorer(searcher: Searcher, query: CompoundQuery) -> tuple[CompoundScorer, np.ndarray]:
     """The query's scorer, and the store ids of the users it names (left out of results)."""
-    users = searcher._active("users")
+    users = searcher.loaded_build("users")
     texts = [t.value for t in query.terms if t.kind == "statement"]
     statement_rows = iter(searcher.statement_vectors(texts) if texts else ())
     vectors, seeds = [], []
@@ -126,7 +126,7 @@ def compound_audience(searcher: Searcher, query: CompoundQuery, k: int = 10, use
     check_k(k)
     if (text := query.single_statement) is not None:
         return searcher.audience(text, k, user_filter, params)  # one statement: exactly the plain audience
-    users = searcher._active("users")
+    users = searcher.loaded_build("users")
     searcher.check_search_params(users, params)
     scorer, seeds = _scorer(searcher, query)
     matching = allowed = searcher.allowed_ids(user_filter)
@@ -154,7 +154,7 @@ def compound_audience(searcher: Searcher, query: CompoundQuery, k: int = 10, use
         fetch = min(total, fetch * OVERFETCH)
         logger.debug("compound audience: widening the search to %d candidates", fetch)
     if len(order) < k and matching is not None:
-        searcher._check_indexed(users, matching)
+        searcher.check_indexed(users, matching)
     names = searcher.store.user_ids([int(ids[i]) for i in order])
     return [UserHit(names[int(ids[i])], float(scores[i])) for i in order if int(ids[i]) in names]
 

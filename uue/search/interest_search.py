@@ -98,7 +98,7 @@ class InterestSearch:
 
     def _load(self):
         try:
-            loaded = self.searcher._active("interests")
+            loaded = self.searcher.loaded_build("interests")
         except NotFound as exc:  # a build is missing (HTTP 409), like the other indexes
             raise StaleIndex(str(exc)) from None
         cached = self._rows
@@ -121,7 +121,7 @@ class InterestSearch:
 
     def _deny_rows(self, rows: InterestRows, order: np.ndarray) -> np.ndarray | None:
         """Rows of users deleted since the build: one array object per deletion set (FAISS caches its selector)."""
-        deleted = self.searcher.deleted_ids(self.searcher._active("users"))
+        deleted = self.searcher.deleted_ids(self.searcher.loaded_build("users"))
         cached = self._deny
         if cached is None or cached[0] is not deleted:
             found = self.rows_of(rows, order, deleted) if deleted is not None else None
@@ -162,7 +162,7 @@ class InterestSearch:
         keep = np.ones(len(users), dtype=bool)
         if allowed is not None:
             keep &= np.isin(users, allowed)
-        deleted = self.searcher.deleted_ids(self.searcher._active("users"))
+        deleted = self.searcher.deleted_ids(self.searcher.loaded_build("users"))
         if deleted is not None and len(deleted):
             keep &= ~np.isin(users, deleted)
         if min_score is not None:
@@ -196,7 +196,7 @@ class InterestSearch:
 
     def profile(self, user_id: str, k: int) -> InterestProfile:
         pk, rows, mine = self.user_rows(user_id)
-        pool = self.searcher._active("statements")
+        pool = self.searcher.loaded_build("statements")
         history = history_texts(self.searcher.store.get_user(user_id)[1]["chunks"])
         interests = []
         for row in mine[np.argsort(-rows.weights[mine], kind="stable")]:

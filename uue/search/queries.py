@@ -91,7 +91,11 @@ class Searcher:
 
     # ---- loading ----------------------------------------------------------------------
 
-    def _active(self, kind: str) -> LoadedBuild:
+    def loaded_build(self, kind: str) -> LoadedBuild:
+        """The store's active build of ``kind`` (``"users"``, ``"statements"`` or ``"interests"``), loaded:
+        its index, vectors and (statements) what queries score. Loaded and checked once, and again
+        when another build is activated; raises ``StaleIndex`` when the build was made with another
+        model than the active one, ``NotFound`` when there is no active build of that kind."""
         build = active_build(self.store, kind)
         cached = self._loaded.get(kind)
         if cached is not None and cached.build.id == build.id:
@@ -147,7 +151,7 @@ class Searcher:
     def check_ready(self) -> None:
         """Load (or confirm) both active builds and the model; raise what would stop a query."""
         for kind in ("users", "statements"):
-            self._active(kind)
+            self.loaded_build(kind)
         self.model()
 
     def vocabulary(self) -> OpenVocabulary:
@@ -179,7 +183,7 @@ class Searcher:
         loaded.novel = vocabulary.novel(ordered)
         loaded.served = vocabulary.apply(ordered, vectors)
         if loaded.calibration is not None and loaded.novel.any():  # their statistics change with the map
-            sample = user_sample(self._active("users").vectors.vectors)
+            sample = user_sample(self.loaded_build("users").vectors.vectors)
             loaded.calibration = loaded.calibration.copy()
             loaded.calibration[loaded.novel] = statement_stats(loaded.served[loaded.novel], sample)
         logger.info("%d of %d pool statements are new to the model: scored open-vocabulary",
@@ -191,11 +195,11 @@ class Searcher:
         if any(not t for t in texts):
             raise QueryError("the statement is empty: give a sentence about a user, e.g. \"enjoys hiking\"")
         known = self.store.statement_ids(texts)
-        out = np.zeros((len(texts), self._active("statements").build.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.loaded_build("statements").build.dim), dtype=np.float32)
         missing = [i for i, t in enumerate(texts) if t not in known]
         stored = [i for i, t in enumerate(texts) if t in known]
         if stored:
-            statements = self._active("statements")
+            statements = self.loaded_build("statements")
             vectors = statements.vectors
             rows = vectors.rows(np.array([known[texts[i]] for i in stored]))
             for i, row in zip(stored, rows):
@@ -211,7 +215,7 @@ class Searcher:
 
     def user_vector(self, user_id: str) -> tuple[int, np.ndarray]:
         pk = self.store.user_pk(user_id)
-        users = self._active("users")
+        users = self.loaded_build("users")
         rows = users.vectors.rows(np.array([pk]))
         if rows[0] < 0:
             raise StaleIndex(f"user {user_id!r} was ingested after the last index build: run `uue index build`")
@@ -230,7 +234,7 @@ class Searcher:
 
     def _search_users(self, query: np.ndarray, k: int, allowed: np.ndarray | None, exclude: int | None,
                       params: dict | None) -> list[UserHit]:
-        users = self._active("users")
+        users = self.loaded_build("users")
         self.check_search_params(users, params)
         matching = allowed
         if allowed is not None and exclude is not None:
@@ -242,12 +246,12 @@ class Searcher:
                                          exclude=self.deleted_ids(users))
         pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i != exclude][:k]
         if len(pairs) < k and matching is not None:  # fewer than asked: users missing from the build?
-            self._check_indexed(users, matching)
+            self.check_indexed(users, matching)
         names = self.store.user_ids([i for i, _ in pairs])
         return [UserHit(names[i], s) for i, s in pairs if i in names]
 
     @staticmethod
-    def _check_indexed(users: LoadedBuild, allowed: np.ndarray) -> None:
+    def check_indexed(users: LoadedBuild, allowed: np.ndarray) -> None:
         """Refuse a filter none of whose users is in the build (all ingested after it); warn
         when some of them are missing. Called only when a search found fewer than ``k``."""
         indexed = int((users.vectors.rows(allowed) >= 0).sum())
@@ -291,7 +295,7 @@ class Searcher:
         ``score(vectors [n, d]) -> [n]`` over the stored vectors (``leave_out``: ids to skip)."""
         if limit is not None and limit < 1:
             raise QueryError(f"the limit must be at least 1, got {limit}")
-        users = self._active("users")
+        users = self.loaded_build("users")
         ids = np.asarray(users.vectors.ids, dtype=np.int64)
         keep = np.ones(len(ids), dtype=bool)
         allowed = self.allowed_ids(user_filter)
@@ -343,7 +347,7 @@ class Searcher:
                                  "and --calibrated")
             return self.interest_search().profile(user_id, k)
         _, query = self.user_vector(user_id)
-        pool = self._active("statements")
+        pool = self.loaded_build("statements")
         stats = pool.calibration if calibrated else None
         if calibrated and stats is None:
             raise QueryError("the statement index was built before calibration existed: run `uue index rebuild` "
@@ -359,7 +363,7 @@ class Searcher:
             vectors = self.statement_vectors(statements)
             values = vectors @ query
             if stats is not None:
-                sample = user_sample(self._active("users").vectors.vectors)
+                sample = user_sample(self.loaded_build("users").vectors.vectors)
                 values = calibrate(values, statement_stats(vectors, sample))
             scored = [StatementHit(t.strip(), float(v)) for t, v in zip(statements, values)]
         return Profile(user_id, top, scored)
