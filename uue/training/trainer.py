@@ -126,9 +126,7 @@ class UniversalUserEmbeddingTrainer(CheckpointMixin):
         self.steps_per_epoch = max(1, math.ceil(len(self.step_users) / config.batch_size))
         self.optimizer, self.scheduler = self._optimizer()
         self.history: dict[str, list] = {"step_loss": [], "temperature": [], "epochs": []}
-        self.best_metric = -math.inf
-        self.best_epoch = 0
-        self._best_state: dict[str, torch.Tensor] | None = None
+        self._reset_selection()
         self._dev_statements: np.ndarray | None = None  # locked mode: fixed, encoded once
 
     @property
@@ -231,8 +229,7 @@ class UniversalUserEmbeddingTrainer(CheckpointMixin):
             if self.output_dir is not None:
                 self._save_checkpoint(epoch + 1, step)
             self.model.train()
-        if self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
+        self._restore_best()
         self.model.eval()
         if self.best_epoch == 0 and self.dev_users:
             logger.warning("training did not improve on the untrained starting point on the dev users (%s "

@@ -53,9 +53,22 @@ SELECTION_METRIC = "dev_selection"
 
 
 class CheckpointMixin:
-    """Checkpoint and selection methods of ``uue.training.trainer.UniversalUserEmbeddingTrainer``
-    (mixed into it; they read and write the trainer's model, optimizer, scheduler, steps, RNG and history)."""
+    """Checkpoint and best-epoch selection methods of ``uue.training.trainer.UniversalUserEmbeddingTrainer``
+    (mixed into it; not a trainer by itself).
 
+    The host provides (public attributes, set in its ``__init__``): ``config``, ``output_dir``,
+    ``model``, ``device``, ``optimizer``, ``scheduler``, ``steps`` (its ``loss_modules()``),
+    ``sampler`` (its ``needs_user_vectors``), ``rng``, ``history``, ``run_info`` and
+    ``data_fingerprint``. Resuming restores the model, optimizer, scheduler, loss modules,
+    ``rng`` and ``history`` in place.
+
+    This mixin owns the selection state: ``best_metric`` and ``best_epoch`` (public, read by the
+    host's metrics) and the best epoch's weights (kept here; ``_restore_best`` puts them back).
+    The host calls ``_reset_selection()`` in its ``__init__``, ``_consider`` after scoring an
+    epoch, ``_save_checkpoint`` / ``_load_checkpoint`` to write and resume.
+    """
+
+    # provided by the host
     config: ModelConfig
     output_dir: Path | None
     model: UniversalUserEmbeddingModel
@@ -66,11 +79,23 @@ class CheckpointMixin:
     sampler: Any
     rng: np.random.Generator
     history: dict[str, list]
+    run_info: dict[str, Any]
+    data_fingerprint: Any
+    # owned here
     best_metric: float
     best_epoch: int
     _best_state: dict[str, torch.Tensor] | None
-    run_info: dict[str, Any]
-    data_fingerprint: Any
+
+    def _reset_selection(self) -> None:
+        """No epoch kept yet."""
+        self.best_metric = -math.inf
+        self.best_epoch = 0
+        self._best_state = None
+
+    def _restore_best(self) -> None:
+        """Load the best epoch's weights into the model (none kept yet: the model stays as it is)."""
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
 
     def _save_checkpoint(self, epoch: int, step: int, position: int = 0, epoch_rng: str = "") -> Path:
         """``checkpoint-epoch-N`` after epoch N; ``checkpoint-step-S`` at step S inside an
