@@ -16,7 +16,7 @@ The vector stays in the graph until a rebuild: "HNSW: remove marks, rebuild comp
 ``stats()["removed_marked"]`` says how many are waiting.
 
 Filtered search (allow-lists and deny-lists inside FAISS, exact scans of small allow-lists, efSearch
-widened under a filter) is the query side, ``index.faiss_search.FaissSearch``, mixed into ``FaissIndex``.
+widened under a filter) is the query side, ``index.faiss_search.FaissSearch``, a base class of ``FaissIndex``.
 
 Refinement (``SQ8,RFlat``, ``HNSW32_SQ8,RFlat``): the base index searches its compressed codes
 for ``k_factor × k`` candidates (default ``DEFAULT_K_FACTOR``; ``params={"k_factor": n}``), which are
@@ -99,10 +99,26 @@ class FaissIndex(FaissSearch, VectorIndex):
         self.calibration = calibration  # efSearch → sample recall, measured by ``calibrate``
         self._marks_removals = self._hnsw is not None
         self._live: np.ndarray | None = None  # sorted searchable ids, computed lazily
-        self._deny: tuple | None = None  # (the exclude array last seen, its sorted ids, its selector, inner)
         self._marked = int(np.count_nonzero(self._id_map_view() < 0)) if self._ivf is None else 0
 
+    @classmethod
+    def from_faiss(cls, raw: faiss.Index, factory: str, *, read_only: bool = False,
+                   calibration: dict[str, Any] | None = None) -> FaissIndex:
+        """Wrap an existing FAISS index made by ``factory`` (ids in an ``IndexIDMap2``, or an IVF index's lists)."""
+        return cls(factory, raw.d, _raw=raw, read_only=read_only, calibration=calibration)
+
     # ---- state ----------------------------------------------------------------------
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        """The wrapped ``faiss.Index``, for code that works on FAISS directly (``index.sharded``
+        serialises and merges it); changing its vectors through it bypasses this object's id bookkeeping."""
+        return self._raw
+
+    @property
+    def ivf(self) -> Any:
+        """The IVF layer (a ``faiss.IndexIVF``) of an IVF index, else None."""
+        return self._ivf
 
     @property
     def count(self) -> int:
@@ -323,5 +339,5 @@ class FaissIndex(FaissSearch, VectorIndex):
         calibration = meta.get("calibration")
         if calibration is not None and not valid_calibration(calibration):
             raise IndexFileError(f"index sidecar of {path}: malformed 'calibration': {REBUILD_HINT}")
-        return cls(meta["factory"], int(meta["dim"]), _raw=raw, read_only=mmap, calibration=calibration)
+        return cls.from_faiss(raw, meta["factory"], read_only=mmap, calibration=calibration)
 

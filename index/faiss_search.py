@@ -20,7 +20,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.base import as_ids, as_vectors, check_params, normalised, padded
+from index.base import VectorIndex, as_ids, as_vectors, check_params, normalised, padded
 from index.errors import IndexConfigError
 from index.faiss_factory import make_selector
 from index.faiss_tuning import check_target, ef_for_recall
@@ -35,24 +35,31 @@ FILTER_EF_MAX_FACTOR = 8  # filtered HNSW search widens efSearch by 1/√fractio
 MAX_ID = 2**63 - 1
 
 
-class FaissSearch:
-    """Search methods of ``index.faiss_index.FaissIndex`` (mixed into it; not an index by itself).
+class FaissSearch(VectorIndex):
+    """The query side of ``index.faiss_index.FaissIndex``: ``search`` over a FAISS index (abstract:
+    the rest of ``VectorIndex`` is the host's).
 
-    Reads the index's FAISS parts: ``_raw`` (the whole index), ``_ivf`` / ``_hnsw`` / ``_refine``
-    (the IVF, HNSW and refine layers, or None), ``calibration``, ``_marked``, the ``_deny`` cache and
-    the index's ``ids()`` / ``contains()``.
+    The host provides:
+
+    - the ``VectorIndex`` members searches read: ``factory``, ``dim``, ``count``, ``ids()`` and
+      ``contains()`` (the abstract ones are enforced by ``VectorIndex``);
+    - ``calibration``: the build's efSearch calibration (``index.faiss_tuning``), or None;
+    - its FAISS parts, set in its ``__init__``: ``_raw`` (the whole ``faiss.Index``), ``_ivf`` /
+      ``_hnsw`` / ``_refine`` (the IVF, HNSW and refine layers, or None) and ``_marked`` (how many
+      HNSW slots are marked removed, id ``-1``).
+
+    This class owns the deny-list cache ``_deny`` (see ``_deny_selector``).
     """
 
-    factory: str
-    dim: int
+    # provided by the host
     calibration: dict[str, Any] | None
     _raw: Any
     _ivf: Any
     _hnsw: Any
     _refine: Any
     _marked: int
-    _deny: tuple | None
-    count: int
+    # owned here
+    _deny: tuple | None = None  # (the exclude array last seen, its sorted ids, its selector, inner)
 
     @property
     def exact_threshold(self) -> int:

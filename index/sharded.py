@@ -55,7 +55,7 @@ def add_shard(job: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
 def check_shardable(factory: str, dim: int) -> FaissIndex:
     """An empty index of ``factory``; ``IndexConfigError`` unless it is an IVF type (the ones that shard)."""
     index = FaissIndex(factory, dim)
-    if index._ivf is None:
+    if index.ivf is None:
         raise IndexConfigError(f"a sharded or on-disk build needs an IVF factory (e.g. \"IVF1024,Flat\", "
                                f"\"IVF1024,PQ32\"), not {factory!r}: build it in one piece (no --shards / --ondisk)")
     return index
@@ -64,7 +64,7 @@ def check_shardable(factory: str, dim: int) -> FaissIndex:
 def _trained_template(factory: str, dim: int, vectors: np.ndarray) -> FaissIndex:
     index = check_shardable(factory, dim)
     index.train(vectors)
-    index._ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # FAISS merges inverted lists, not direct maps
+    index.ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # FAISS merges inverted lists, not direct maps
     return index
 
 
@@ -84,21 +84,21 @@ def build_sharded(factory: str, dim: int, ids: np.ndarray, vectors: np.ndarray, 
     if (counts > 1).any():
         raise ValueError(f"duplicate ids: {unique[counts > 1][:5].tolist()}")
     index = _trained_template(factory, dim, x)
-    template = faiss.serialize_index(index._raw)
+    template = faiss.serialize_index(index.faiss_index)
     x = normalised(x)
     bounds = np.linspace(0, len(ids), min(shards, max(len(ids), 1)) + 1).astype(int)
     jobs = [(template, ids[a:b], x[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     logger.info("adding %d vectors to %s in %d shard(s)", len(ids), factory, len(jobs))
     results = (map or _serial)(add_shard, jobs)
     if ondisk is None:
-        merged = index._raw
+        merged = index.faiss_index
         for data in results:
             faiss.merge_into(merged, faiss.deserialize_index(data), False)
     else:
         merged = _merge_on_disk(template, results, Path(ondisk))
     ivf = faiss.extract_index_ivf(merged)
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-    return FaissIndex(factory, dim, _raw=merged)
+    return FaissIndex.from_faiss(merged, factory)
 
 
 def _serial(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:

@@ -53,6 +53,11 @@ def user_texts(users: Sequence[UserData]) -> list[list[str]]:
     return [[c.text for c in u.chunks] for u in users]
 
 
+def _document(history: Sequence[str]) -> str:
+    """A user's history as the one document the lexical scorers (TF-IDF, BM25) read."""
+    return "\n".join(history)
+
+
 def _is_sparse(x: Any) -> bool:
     try:
         from scipy import sparse
@@ -97,13 +102,9 @@ class TfidfScorer:
         self.vectorizer = TfidfVectorizer(**params)
         self._fitted = False
 
-    @staticmethod
-    def _document(history: Sequence[str]) -> str:
-        return "\n".join(history)
-
     def fit_texts(self, histories: Sequence[Sequence[str]], statements: Sequence[str]) -> TfidfScorer:
         """Fit the vocabulary and IDF on user documents plus statements."""
-        docs = [self._document(h) for h in histories] + list(statements)
+        docs = [_document(h) for h in histories] + list(statements)
         if not docs:
             raise ValueError("TF-IDF needs at least one user or statement to fit on")
         self.vectorizer.fit(docs)
@@ -132,7 +133,7 @@ class TfidfScorer:
     def encode_users(self, histories: list[list[str]], batch_size: int = 0,
                      show_progress: bool = False) -> sparse.csr_matrix:
         self._check()
-        return self.vectorizer.transform([self._document(h) for h in histories]).astype(np.float32)
+        return self.vectorizer.transform([_document(h) for h in histories]).astype(np.float32)
 
     def encode_statements(self, texts: list[str], batch_size: int = 0,
                           show_progress: bool = False) -> sparse.csr_matrix:
@@ -167,7 +168,7 @@ class BM25Scorer:
 
     def fit_texts(self, histories: Sequence[Sequence[str]]) -> BM25Scorer:
         """Fit vocabulary, document frequencies and the mean document length on user histories."""
-        docs = [TfidfScorer._document(h) for h in histories]
+        docs = [_document(h) for h in histories]
         if not docs:
             raise ValueError("BM25 needs at least one user document to fit on")
         counts = self.vectorizer.fit_transform(docs).tocsc()
@@ -194,7 +195,7 @@ class BM25Scorer:
     def encode_users(self, histories: list[list[str]], batch_size: int = 0,
                      show_progress: bool = False) -> sparse.csr_matrix:
         idf = self._check()
-        tf = self.vectorizer.transform([TfidfScorer._document(h) for h in histories]).tocsr().astype(np.float64)
+        tf = self.vectorizer.transform([_document(h) for h in histories]).tocsr().astype(np.float64)
         doc_len = np.asarray(tf.sum(axis=1)).ravel()
         norm = self.k1 * (1.0 - self.b + self.b * doc_len / self.avgdl) if self.avgdl > 0 else np.full_like(doc_len, self.k1)
         rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
