@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 
-from storage.ingest import USERS, _Writer
+from storage.ingest import USERS, IngestWriter
 from storage.records import UserRecord, content_hash
 from storage.tables import Chunk, Label, Trait, User, UserAttribute, batched, utcnow
 
@@ -26,7 +26,7 @@ def chunk_identity(text: str, platform: str | None, timestamp: str | None, metad
     return text, platform or "", timestamp or "", json.dumps(metadata or {}, sort_keys=True)
 
 
-class AppendWriter(_Writer):
+class AppendWriter(IngestWriter):
     """A ``storage.ingest`` writer whose existing users keep what is stored."""
 
     def update_existing(self, latest: dict[str, UserRecord], existing: dict[str, int]) -> dict[str, int]:

@@ -29,8 +29,9 @@ USERS = User.__table__
 CHILD_TABLES = (Chunk.__table__, Label.__table__, Trait.__table__, UserAttribute.__table__)
 
 
-class _Writer:
-    """Writes batches of records inside one open transaction."""
+class IngestWriter:
+    """Writes batches of records inside one open transaction (``ingest_transaction``); extended by
+    ``storage.append.AppendWriter`` and the pipelined ingest's writer (``storage.pipeline``)."""
 
     def __init__(self, conn: Connection, indexes: DeferredIndexes | None = None) -> None:
         self.conn = conn
@@ -156,7 +157,7 @@ def gc_paused() -> Iterator[None]:
 
 @contextmanager
 def ingest_transaction(engine: Engine, statements: Iterable[StatementRecord] = (),
-                       writer_class: type[_Writer] = _Writer) -> Iterator[_Writer]:
+                       writer_class: type[IngestWriter] = IngestWriter) -> Iterator[IngestWriter]:
     """One writing transaction: the writers' lock, a new data version, the statement pool
     written; yields the writer. Commits on exit, rolls everything back on an exception."""
     with gc_paused(), engine.begin() as conn:
@@ -174,7 +175,7 @@ def ingest_transaction(engine: Engine, statements: Iterable[StatementRecord] = (
         indexes.restore()
 
 
-def counts_of(writer: _Writer, append: bool = False) -> dict[str, int]:
+def counts_of(writer: IngestWriter, append: bool = False) -> dict[str, int]:
     if writer.counts["duplicate_lines"]:
         logger.warning("%d line(s) repeated a user_id seen earlier in the same batch; the later line won",
                        writer.counts["duplicate_lines"])
@@ -194,7 +195,7 @@ def ingest_records(engine: Engine, users: Iterable[UserRecord], statements: Iter
     if append:
         from storage.append import AppendWriter as writer_class
     else:
-        writer_class = _Writer
+        writer_class = IngestWriter
     with ingest_transaction(engine, statements, writer_class) as writer, \
             tqdm(desc="ingest", unit=" users", disable=not progress) as bar:
         for batch in batches(users, batch_size):

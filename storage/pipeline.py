@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from storage.bulk import bulk_insert, datetime_value, new_user_ids
 from storage.errors import IngestError, UUEError
-from storage.ingest import CHILD_TABLES, USERS, _Writer, counts_of, ingest_transaction
+from storage.ingest import CHILD_TABLES, USERS, IngestWriter, counts_of, ingest_transaction
 from storage.prepare import read_frame_bytes, write_frame
 from storage.records import StatementRecord
 from storage.tables import Statement, User, batched, utcnow
@@ -67,7 +67,7 @@ def wanted(engine: Engine, path: Path, pipeline: bool | None) -> bool:
             and spare_core())
 
 
-class _PreparedWriter(_Writer):
+class _PreparedWriter(IngestWriter):
     """Writes the reader's batches of rows (provisional keys) inside the transaction."""
 
     def write(self, frame: tuple) -> None:
