@@ -224,6 +224,11 @@ def history_texts(chunks: Sequence[Any]) -> list[str]:
     def get(c: Any, key: str) -> Any:
         return c.get(key) if isinstance(c, dict) else getattr(c, key)
 
-    if chunks and all(get(c, "timestamp") for c in chunks):
-        chunks = sorted(chunks, key=lambda c: get(c, "timestamp"))  # stable: ties keep file order
-    return [get(c, "text") for c in chunks]
+    return texts_oldest_first([(get(c, "text"), get(c, "timestamp")) for c in chunks])
+
+
+def texts_oldest_first(pairs: Sequence[tuple[str, str | None]]) -> list[str]:
+    """``history_texts`` of ``(text, timestamp)`` pairs in file order (the form the store reads)."""
+    if pairs and all(stamp for _, stamp in pairs):
+        pairs = sorted(pairs, key=lambda p: p[1])  # stable: ties keep file order
+    return [text for text, _ in pairs]

@@ -46,6 +46,11 @@ def round_trip(cache: ChunkVectorCache, directory: Path) -> None:
     assert set(got) == set(keys) and len(cache) == len(TEXTS)
     np.testing.assert_array_equal(np.stack([got[k] for k in keys[:20]]), values[:20])
     np.testing.assert_array_equal(np.stack([got[k] for k in keys[20:]]), values[20:] + 1)
+    asked = [chunk_key("never stored"), keys[25], keys[3], chunk_key("nor this"), keys[3]]
+    rows, found = cache.lookup(asked)  # positions of the stored keys, repeats included, and one array
+    assert rows.tolist() == [1, 2, 4] and found.shape == (3, cache.dim) and found.flags.writeable
+    np.testing.assert_array_equal(found, np.stack([values[25] + 1, values[3], values[3]]))
+    assert cache.lookup([chunk_key("never stored")])[1].shape == (0, cache.dim)
     cache.close()
     assert purge_chunks(directory, TEXTS[:5] + ["never stored"]) == 5
 

@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -298,3 +299,40 @@ def test_packaged_minilm_matches_sentence_transformers() -> None:
     user = model.encode_users([texts])[0]  # untrained attention pooling = mean of chunk vectors
     mean = ref.mean(0) / np.linalg.norm(ref.mean(0))
     assert float(user @ mean) > 0.9999
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_puts_each_rows_tokens_in_order_on_its_side(side: str) -> None:
+    host = SimpleNamespace(padding_side=side, pad_token_id=9)
+    batch = TokenEncoder.pad(host, [[1, 2, 3], [4], [5, 6]])
+    ids = {"right": [[1, 2, 3], [4, 9, 9], [5, 6, 9]], "left": [[1, 2, 3], [9, 9, 4], [9, 5, 6]]}[side]
+    assert batch["input_ids"].tolist() == ids
+    assert batch["attention_mask"].tolist() == [[int(t != 9) for t in row] for row in ids]
+    assert batch["input_ids"].dtype == batch["attention_mask"].dtype == torch.int64
+
+
+def test_inference_set_up_on_one_thread_does_not_leak_to_another(bert_dir: Path) -> None:
+    """A server embeds on several threads: one thread inside ``_inference`` (e.g. encode_users)
+    must not make another thread skip its own inference mode (thread-local in torch)."""
+    import threading
+
+    model = UniversalUserEmbeddingModel.from_config(tiny_config(bert_dir))
+    inside, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with model._inference():
+            inside.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(30)
+        got: list = []
+        worker = threading.Thread(target=lambda: got.append(model.encode_statements(["enjoys hiking"])))
+        worker.start()
+        worker.join(60)
+        assert len(got) == 1 and got[0].shape == (1, model.embedding_dim)
+    finally:
+        done.set()
+        holder.join(30)

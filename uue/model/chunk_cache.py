@@ -38,6 +38,7 @@ COLUMNS = "key BLOB PRIMARY KEY, vector BLOB NOT NULL"
 PAGE_SIZE = 4096  # SQLite's default page size
 PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per open cache file
 KEY_BYTES = 16
+WAL_CHECKPOINT_PAGES = 10_000  # pages of WAL between automatic checkpoints
 
 
 def clustered_layout(dim: int) -> bool:
@@ -73,6 +74,10 @@ class ChunkVectorCache:
             # (FULL, 2 MiB), more as the file outgrows the default page cache.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+            # One checkpoint per ~40 MB of WAL, not per ~4 MB (SQLite's default): a build's put of a
+            # few thousand 384-d vectors would otherwise checkpoint on every commit (300k rows in 60
+            # puts: 3.1 s wall against 3.7 s).
+            self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             layout = " WITHOUT ROWID" if clustered_layout(self.dim) else ""
             self._db.execute(f"CREATE TABLE IF NOT EXISTS vectors ({COLUMNS}){layout}")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -106,14 +111,25 @@ class ChunkVectorCache:
         return int(self._db.execute("SELECT count(*) FROM vectors").fetchone()[0])
 
     def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
-        out: dict[bytes, np.ndarray] = {}
+        """The stored vectors of these keys, by key (absent keys are left out)."""
+        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in self._blobs(keys).items()}
+
+    def lookup(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, vectors)``: the positions in ``keys`` that are stored, and their vectors as one
+        writable float32 ``[len(rows), dim]`` array (one copy of the stored bytes, not an array per key)."""
+        blobs = self._blobs(keys)
+        rows = [i for i, key in enumerate(keys) if key in blobs]
+        data = bytearray().join(blobs[keys[i]] for i in rows)
+        return np.asarray(rows, dtype=np.int64), np.frombuffer(data, dtype=np.float32).reshape(len(rows), self.dim)
+
+    def _blobs(self, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        out: dict[bytes, bytes] = {}
         unique = list(dict.fromkeys(keys))
         try:
             for start in range(0, len(unique), BATCH):
                 part = unique[start:start + BATCH]
                 marks = ",".join("?" * len(part))
-                for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
-                    out[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+                out.update(self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part))
         except sqlite3.Error as exc:
             raise ChunkCacheError(f"cannot read the chunk-vector cache {self.path}: {exc}") from None
         return out

@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -52,6 +54,7 @@ WEIGHTS_FILE = "model.safetensors"
 BACKBONE_DIR = "backbone"
 CHUNK_BLOCK = 8192  # chunk vectors held at once in encode_users: bounds its memory
 POOL_BLOCK = 65536  # users x padded chunks per pooling call
+_INFERRING = threading.local()  # .models: ids of the models inside _inference on this thread
 OPTIONAL_KEYS = ("user_adapter.",)  # absent from models saved before the adapter: they load as the identity
 
 
@@ -188,12 +191,11 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     def pool_users(self, chunk_vectors: torch.Tensor, groups: Sequence[Sequence[int]]) -> torch.Tensor:
         """Users' embeddings ``[U, d]`` from ``chunk_vectors[n, h]``; ``groups[u]`` = row indices of user u."""
-        width = max(len(g) for g in groups)
-        index = torch.zeros(len(groups), width, dtype=torch.long)
-        mask = torch.zeros(len(groups), width, dtype=torch.bool)
-        for u, rows in enumerate(groups):
-            index[u, :len(rows)] = torch.as_tensor(list(rows), dtype=torch.long)
-            mask[u, :len(rows)] = True
+        lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+        mask = np.arange(int(lengths.max())) < lengths[:, None]  # row-major: each user's slots in order
+        index = np.zeros(mask.shape, dtype=np.int64)
+        index[mask] = np.fromiter(itertools.chain.from_iterable(groups), dtype=np.int64, count=int(lengths.sum()))
+        index, mask = torch.from_numpy(index), torch.from_numpy(mask)
         device = chunk_vectors.device
         padded = chunk_vectors[index.to(device)]  # [U, C, h]
         return self.embed_users(self.chunk_pooling(padded, mask.to(device)))
@@ -216,12 +218,18 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:
+        inside = _INFERRING.__dict__.setdefault("models", set())  # this thread's (modes are per thread)
+        if id(self) in inside:  # nested (encode_users → chunk_vectors): already set up
+            yield
+            return
         was_training = self.training
         self.eval()
+        inside.add(id(self))
         try:
             with torch.inference_mode(), inference_autocast(self.device, self.precision):
                 yield
         finally:
+            inside.discard(id(self))
             self.train(was_training)
 
     def _encode_sorted(self, ids: list[list[int]], batch_size: int, bar: tqdm, project: bool) -> torch.Tensor:
@@ -282,18 +290,15 @@ class UniversalUserEmbeddingModel(nn.Module):
         width = self.encoder.hidden_size
         out = torch.empty(len(texts), width, dtype=torch.float32, device=self.device)
         keys = [chunk_key(t) for t in texts] if cache is not None else []
-        found = cache.get(keys) if cache is not None else {}
+        missing = np.ones(len(texts), dtype=bool)
+        if cache is not None:
+            hit_rows, hits = cache.lookup(keys)
+            if len(hit_rows):  # one host-to-device copy for all hits
+                out[torch.from_numpy(hit_rows).to(self.device)] = torch.from_numpy(hits).to(self.device)
+                missing[hit_rows] = False
         todo: dict[str, list[int]] = {}
-        hit_rows, hits = [], []
-        for i, text in enumerate(texts):
-            hit = found.get(keys[i]) if found else None
-            if hit is not None:
-                hit_rows.append(i)
-                hits.append(hit)
-            else:
-                todo.setdefault(text, []).append(i)
-        if hits:  # one host-to-device copy for all hits
-            out[torch.as_tensor(hit_rows, device=self.device)] = torch.from_numpy(np.stack(hits)).to(self.device)
+        for i in np.flatnonzero(missing).tolist():
+            todo.setdefault(texts[i], []).append(i)
         if bar is not None:
             bar.total = (bar.total or 0) + len(todo)
             bar.refresh()
@@ -305,7 +310,7 @@ class UniversalUserEmbeddingModel(nn.Module):
             for row, text in enumerate(unique):
                 out[todo[text]] = fresh[row]
             if cache is not None:
-                cache.put([chunk_key(t) for t in unique], fresh.cpu().numpy())
+                cache.put([keys[rows[0]] for rows in todo.values()], fresh.cpu().numpy())
         return out
 
     def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False,

@@ -9,6 +9,7 @@ instruction prefix (Qwen3-Embedding style); chunk texts never do.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -161,18 +162,15 @@ class TokenEncoder(nn.Module):
 
     def pad(self, ids: list[list[int]], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Pad a batch of token-id lists (left for last-token pooling) into tensors."""
-        width = max(len(x) for x in ids)
-        input_ids = np.full((len(ids), width), self.pad_token_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for i, row in enumerate(ids):
-            if self.padding_side == "left":
-                input_ids[i, width - len(row):] = row
-                mask[i, width - len(row):] = 1
-            else:
-                input_ids[i, :len(row)] = row
-                mask[i, :len(row)] = 1
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        width = int(lengths.max())
+        columns = np.arange(width)
+        # row-major order fills each row's token slots in order: from the left, or ending at the right edge
+        mask = columns >= width - lengths[:, None] if self.padding_side == "left" else columns < lengths[:, None]
+        input_ids = np.full(mask.shape, self.pad_token_id, dtype=np.int64)
+        input_ids[mask] = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
         return {"input_ids": torch.from_numpy(input_ids).to(device),
-                "attention_mask": torch.from_numpy(mask).to(device)}
+                "attention_mask": torch.from_numpy(mask.astype(np.int64)).to(device)}
 
     # ---- forward -------------------------------------------------------------------
 
