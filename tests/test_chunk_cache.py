@@ -79,3 +79,21 @@ def test_a_file_of_the_other_layout_is_read_and_written_as_it_is(tmp_path: Path,
     round_trip(cache, tmp_path)
     assert ("WITHOUT ROWID" in table_sql(path).upper()) != clustered_layout(dim)  # not rewritten behind the back
     assert len(ChunkVectorCache(path, dim)) == len(TEXTS) - 5
+
+
+def test_new_files_get_large_pages_and_old_files_keep_theirs(tmp_path: Path) -> None:
+    from uue.model.chunk_cache import FILE_PAGE_SIZE
+
+    old = tmp_path / "old" / "chunks-x.sqlite"
+    old.parent.mkdir()
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+    db.close()
+    for path, size in ((tmp_path / "new" / "chunks-y.sqlite", FILE_PAGE_SIZE), (old, 4096)):
+        cache = ChunkVectorCache(path, 384)
+        cache.put([chunk_key("a")], vectors(1, 0, 384))
+        cache.close()
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA page_size").fetchone()[0] == size
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        db.close()

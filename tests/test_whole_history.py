@@ -86,6 +86,15 @@ def test_chunk_cache_embeds_each_chunk_once(model, tmp_path: Path, monkeypatch) 
         ChunkVectorCache.for_encoder(tmp_path, model.encoder_fingerprint(), 8)
 
 
+def test_chunk_vectors_with_repeats_and_some_cached_are_the_plain_vectors(model, tmp_path: Path) -> None:
+    texts = ["a b c", "d e", "a b c", "f g h i", "d e", "j"]
+    plain = torch.stack([model.chunk_vectors([t])[0] for t in texts])
+    cache = ChunkVectorCache.for_encoder(tmp_path, model.encoder_fingerprint(), model.encoder.hidden_size)
+    model.chunk_vectors(["d e", "j"], cache=cache)  # two of the four distinct texts cached beforehand
+    torch.testing.assert_close(model.chunk_vectors(texts, cache=cache), plain, rtol=1e-5, atol=1e-6)
+    assert len(cache) == 4
+
+
 def test_fingerprint_follows_the_encoder_weights(model) -> None:
     other = UniversalUserEmbeddingModel(model.config, model.encoder)
     assert other.encoder_fingerprint() == model.encoder_fingerprint()  # same backbone, other user tower

@@ -35,10 +35,11 @@ logger = logging.getLogger(__name__)
 
 BATCH = 900  # keys per SELECT ... IN (...), under SQLite's bound-parameter limit
 COLUMNS = "key BLOB PRIMARY KEY, vector BLOB NOT NULL"
-PAGE_SIZE = 4096  # SQLite's default page size
+PAGE_SIZE = 4096  # SQLite's default page size (the unit of the layout rule, as measured)
+FILE_PAGE_SIZE = 16384  # the page size of new cache files
 PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per open cache file
 KEY_BYTES = 16
-WAL_CHECKPOINT_PAGES = 10_000  # pages of WAL between automatic checkpoints
+WAL_CHECKPOINT_PAGES = 2_500  # pages of WAL between automatic checkpoints (~40 MB at FILE_PAGE_SIZE)
 
 
 def clustered_layout(dim: int) -> bool:
@@ -68,15 +69,19 @@ class ChunkVectorCache:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             # a writer (training, a build) may hold the file for a while: wait for it
             self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:", timeout=120)
+            # New files get 16 KiB pages (a file keeps the page size it was created with): 10 rows of 384-d
+            # vectors per page rather than 2 in 4 KiB, so a put writes ~40% less (300k rows: 2.0 s against
+            # 3.2-3.5 s wall; lookups unchanged; the file 20% smaller). Set before WAL fixes it.
+            self._db.execute(f"PRAGMA page_size={FILE_PAGE_SIZE}")
             enable_wal(self._db, busy_timeout=120)  # two processes (Ray workers) may create the file at once
             # A cache needs no fsync per transaction (a lost last write is embedded again) and keeps its key
             # index in memory: 23% less CPU per put and ~30% per get at 400k 384-d rows than the defaults
             # (FULL, 2 MiB), more as the file outgrows the default page cache.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
-            # One checkpoint per ~40 MB of WAL, not per ~4 MB (SQLite's default): a build's put of a
-            # few thousand 384-d vectors would otherwise checkpoint on every commit (300k rows in 60
-            # puts: 3.1 s wall against 3.7 s).
+            # One checkpoint per ~40 MB of WAL, not per 1,000 pages (SQLite's default): fewer checkpoints
+            # of a build's puts of a few thousand 384-d vectors (4 KiB pages: 3.1 s wall against 3.7 s per
+            # 300k rows; 16 KiB pages: 2.05 against 2.18 s).
             self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             layout = " WITHOUT ROWID" if clustered_layout(self.dim) else ""
             self._db.execute(f"CREATE TABLE IF NOT EXISTS vectors ({COLUMNS}){layout}")

@@ -307,10 +307,12 @@ class UniversalUserEmbeddingModel(nn.Module):
             with self._inference():
                 ids = self.encoder.tokenize(unique, self.config.max_chunk_length)
                 fresh = self._encode_sorted(ids, batch_size, bar or tqdm(disable=True), project=False)
-            for row, text in enumerate(unique):
-                out[todo[text]] = fresh[row]
+            rows = list(todo.values())  # one scatter, not an indexing call per text
+            source = np.repeat(np.arange(len(rows)), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
+            target = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=len(source))
+            out[torch.from_numpy(target).to(self.device)] = fresh[torch.from_numpy(source).to(self.device)]
             if cache is not None:
-                cache.put([keys[rows[0]] for rows in todo.values()], fresh.cpu().numpy())
+                cache.put([keys[r[0]] for r in rows], fresh.cpu().numpy())
         return out
 
     def encode_users(self, histories: list[list[str]], batch_size: int = 64, show_progress: bool = False,
