@@ -45,12 +45,47 @@ READER_MODULE = "storage.prepare"
 STATEMENTS = Statement.__table__
 
 
+PROC_STAT = "/proc/stat"
+SAMPLE_S = 0.1  # how long spare_core watches the CPUs (/proc/stat counts in 10 ms ticks)
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """``(idle, total)`` jiffies of all CPUs since boot (``/proc/stat``), None where there is none."""
+    try:
+        with open(PROC_STAT, encoding="ascii") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[3] + fields[4], sum(fields[:8])) if len(fields) >= 5 else None  # idle + iowait; not guests
+
+
+def busy_cores(interval: float = SAMPLE_S) -> float | None:
+    """How many cores other processes keep busy now: ``/proc/stat`` sampled while this process
+    sleeps ``interval`` seconds; None where that cannot be read."""
+    import time
+
+    before = cpu_times()
+    if before is None:
+        return None
+    time.sleep(interval)
+    after = cpu_times()
+    if after is None or after[1] <= before[1]:
+        return None
+    return (os.cpu_count() or 1) * (1 - (after[0] - before[0]) / (after[1] - before[1]))
+
+
 def spare_core() -> bool:
-    """Whether a second core is free for the reader: two or more cores, and a load average
-    (where the system has one) below the number of cores minus one. On busy cores the two
+    """Whether a second core is free for the reader: two or more cores, and the others' use of
+    them now (``busy_cores``) leaves one for this process and one for the reader; without
+    ``/proc/stat``, a load average below the number of cores minus one. On busy cores the two
     processes only share the same CPU time, and the hand-off costs ~10% more of it
-    (``benchmarks/ingest.py``)."""
+    (``benchmarks/ingest.py``). A sample, not the load average where there is one: the
+    1-minute average still counts work that ended seconds ago (a file written just before
+    its ingest), and would keep an idle machine in-process."""
     cores = os.cpu_count() or 1
+    busy = busy_cores()
+    if busy is not None:
+        return cores >= 2 and busy <= cores - 1.5
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
