@@ -309,6 +309,7 @@ def summarise(runs: dict[str, list[dict]], counts: dict[str, int], args) -> tupl
     rows = [row(stage, lambda s, k, st=stage: med[s][st][k]) for stage in STAGES]
     rows.append(row("total", lambda s, k: total[s][k]))
     rows.append(row("embedding (transformer forward)", lambda s, k: total[s][f"embed_{k}"]))
+    rows.append(row("overhead (all but the forward)", lambda s, k: total[s][k] - total[s][f"embed_{k}"]))
     head = (["stage", "UUE wall s", "peer wall s", "× peer (wall)", "UUE CPU s", "peer CPU s", "× peer (CPU)"]
             if peer else ["stage", "UUE wall s", "UUE CPU s"])
     rss = {s: median([r["peak_rss_mb"] for r in rs]) for s, rs in runs.items()}
@@ -318,6 +319,9 @@ def summarise(runs: dict[str, list[dict]], counts: dict[str, int], args) -> tupl
              f"time ({share['uue']['cpu']:.1%} of its CPU time)"
     if peer:
         shares += f" and {share['peer']['wall']:.1%} of the peer's ({share['peer']['cpu']:.1%})"
+    per_post = "; ".join(f"{s} {(total[s]['wall'] - total[s]['embed_wall']) / counts['chunks'] * 1e6:.1f} µs"
+                         for s in runs)
+    shares += f". Overhead per post (wall): {per_post}"
     texts = "; ".join(f"{s} {r['texts_encoded']:,} ({r['padded_tokens']:,} padded token slots)" for s, r in first.items())
     table = (f"# End to end: users.jsonl → ingest → index build → first query\n\n"
              f"{counts['users']:,} synthetic users, {counts['chunks']:,} posts ({counts['chunks'] / counts['users']:.1f}"
@@ -332,7 +336,9 @@ def summarise(runs: dict[str, list[dict]], counts: dict[str, int], args) -> tupl
              "users once. Peak RSS: " + ", ".join(f"{s} {v:.0f} MiB" for s, v in rss.items()) + ".\n\n"
              + (f"Peer: {LABELS['peer']}.\n" if peer else "The peer was not run at this size.\n"))
     data = {"counts": counts, "repeats": args.repeats, "load_average": load, "stages": med, "total": total,
-            "embedding_share": share, "peak_rss_mb": rss, "runs": runs}
+            "embedding_share": share, "overhead_us_per_post": {s: (total[s]["wall"] - total[s]["embed_wall"])
+                                                                / counts["chunks"] * 1e6 for s in runs},
+            "peak_rss_mb": rss, "runs": runs}
     if peer:
         data.update(ratio_wall=total["uue"]["wall"] / total["peer"]["wall"],
                     ratio_cpu=total["uue"]["cpu"] / total["peer"]["cpu"])
