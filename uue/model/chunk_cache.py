@@ -14,7 +14,7 @@ one B-tree per lookup) for small vectors, where it is 1.12-1.16x faster per look
 rowid table with a key index for the vectors of real backbones (384-d and up), where rows of
 1.5 KB and more make a clustered table several times slower and bigger
 (``benchmarks/chunk_cache.py``). A file keeps the layout it was created with (same SQL
-either way). No ``mmap_size``: the mapped pages of a multi-GB cache would count in the
+either way), and its page size: new files get 16 KiB pages (``FILE_PAGE_SIZE``). No ``mmap_size``: the mapped pages of a multi-GB cache would count in the
 resident memory of a streamed training run.
 """
 
