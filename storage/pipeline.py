@@ -49,41 +49,58 @@ PROC_STAT = "/proc/stat"
 SAMPLE_S = 0.1  # how long spare_core watches the CPUs (/proc/stat counts in 10 ms ticks)
 
 
-def cpu_times() -> tuple[int, int] | None:
-    """``(idle, total)`` jiffies of all CPUs since boot (``/proc/stat``), None where there is none."""
+def usable_cpus() -> set[int] | None:
+    """The CPUs this process may run on (its affinity: a container's cpuset), None where unknown."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def cpu_times(cpus: set[int] | None = None) -> tuple[int, int] | None:
+    """``(idle, total)`` jiffies since boot of ``cpus`` (``cpuN`` lines of ``/proc/stat``; all CPUs
+    when None), None where there is no such file."""
     try:
         with open(PROC_STAT, encoding="ascii") as handle:
-            fields = [int(x) for x in handle.readline().split()[1:]]
+            lines = [line.split() for line in handle if line.startswith("cpu")]
+        names = {"cpu"} if cpus is None else {f"cpu{n}" for n in cpus}
+        rows = [[int(x) for x in line[1:]] for line in lines if line and line[0] in names]
     except (OSError, ValueError):
         return None
-    return (fields[3] + fields[4], sum(fields[:8])) if len(fields) >= 5 else None  # idle + iowait; not guests
+    rows = [r for r in rows if len(r) >= 5]
+    if not rows:
+        return None
+    return sum(r[3] + r[4] for r in rows), sum(sum(r[:8]) for r in rows)  # idle + iowait; guests are in user
 
 
-def busy_cores(interval: float = SAMPLE_S) -> float | None:
-    """How many cores other processes keep busy now: ``/proc/stat`` sampled while this process
-    sleeps ``interval`` seconds; None where that cannot be read."""
+def busy_cores(interval: float = SAMPLE_S, cpus: set[int] | None = None) -> float | None:
+    """How many of ``cpus`` (all when None) other processes keep busy now: ``/proc/stat`` sampled
+    while this process sleeps ``interval`` seconds; None where that cannot be read."""
     import time
 
-    before = cpu_times()
+    before = cpu_times(cpus)
     if before is None:
         return None
     time.sleep(interval)
-    after = cpu_times()
+    after = cpu_times(cpus)
     if after is None or after[1] <= before[1]:
         return None
-    return (os.cpu_count() or 1) * (1 - (after[0] - before[0]) / (after[1] - before[1]))
+    count = len(cpus) if cpus is not None else (os.cpu_count() or 1)
+    return count * (1 - (after[0] - before[0]) / (after[1] - before[1]))
 
 
 def spare_core() -> bool:
-    """Whether a second core is free for the reader: two or more cores, and the others' use of
-    them now (``busy_cores``) leaves one for this process and one for the reader; without
-    ``/proc/stat``, a load average below the number of cores minus one. On busy cores the two
-    processes only share the same CPU time, and the hand-off costs ~10% more of it
-    (``benchmarks/ingest.py``). A sample, not the load average where there is one: the
-    1-minute average still counts work that ended seconds ago (a file written just before
-    its ingest), and would keep an idle machine in-process."""
-    cores = os.cpu_count() or 1
-    busy = busy_cores()
+    """Whether a second core is free for the reader: two or more usable cores (this process's
+    affinity, else the machine's), and the others' use of them now (``busy_cores``) leaves one
+    for this process and one for the reader; without ``/proc/stat``, a load average below the
+    number of cores minus one. On busy cores the two processes only share the same CPU time,
+    and the hand-off costs ~10% more of it (``benchmarks/ingest.py``). A sample, not the load
+    average where there is one: the 1-minute average still counts work that ended seconds ago
+    (a file written just before its ingest), and would keep an idle machine in-process. (A CPU
+    quota of a container, as opposed to its cpuset, is not seen.)"""
+    cpus = usable_cpus()
+    cores = len(cpus) if cpus else (os.cpu_count() or 1)
+    busy = busy_cores(cpus=cpus)
     if busy is not None:
         return cores >= 2 and busy <= cores - 1.5
     try:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import strict_json
+from storage import driver_sql, strict_json
 from storage.errors import NotFound, UnknownUser, UUEError
 from storage.failures import database_error
 from storage.records import StatementRecord, UserRecord, normalise_user_id, texts_oldest_first
@@ -243,25 +243,20 @@ class Store:
         (``history_texts``), for the given users that exist. What an embedding pass needs of a
         user, in one query per batch (``iter_users`` also reads labels, traits and metadata).
 
-        The query runs on the driver's own cursor (bound parameters in the driver's style):
-        an index build reads every post through here, and SQLAlchemy's result rows cost ~3x
-        the driver's tuples (400k posts: 0.73 s CPU against 0.25 s)."""
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        The query runs on the driver's own cursor (bound parameters in the driver's style, for
+        the drivers whose style is ``?`` or ``%s``: SQLite, psycopg, psycopg2, pg8000): an index
+        build reads every post through here, and SQLAlchemy's result rows cost ~3x the driver's
+        tuples (400k posts: 0.73 s CPU against 0.25 s). Other drivers take SQLAlchemy's path."""
+        mark = driver_sql.MARKS.get(self.engine.dialect.paramstyle)
         for part in batched(sorted(set(int(p) for p in pks)), min(batch_size, SQL_IN_BATCH)):
-            sql = (f"SELECT user_pk, text, timestamp FROM {Chunk.__tablename__} "
-                   f"WHERE user_pk IN ({','.join([mark] * len(part))}) ORDER BY user_pk, position")
-            with self.session() as s:
-                cursor = s.connection().connection.driver_connection.cursor()
-                try:
-                    cursor.execute(sql, tuple(part))
-                    rows = cursor.fetchall()
-                except self.engine.dialect.loaded_dbapi.Error as exc:  # what the engine's hook does for its own
-                    error = database_error(self.url, exc, self.busy_timeout)
-                    if error is None:
-                        raise
-                    raise error from None
-                finally:
-                    cursor.close()
+            if mark is not None:
+                rows = driver_sql.driver_rows(self, f"SELECT user_pk, text, timestamp FROM {Chunk.__tablename__} WHERE "
+                                              f"user_pk IN ({','.join([mark] * len(part))}) ORDER BY user_pk, position",
+                                              tuple(part))
+            else:
+                with self.session() as s:
+                    rows = s.execute(select(Chunk.user_pk, Chunk.text, Chunk.timestamp)
+                                     .where(Chunk.user_pk.in_(part)).order_by(Chunk.user_pk, Chunk.position)).all()
             for pk, group in itertools.groupby(rows, key=lambda r: r[0]):
                 yield pk, texts_oldest_first([(r[1], r[2]) for r in group])
 

@@ -182,3 +182,29 @@ def test_iter_histories_gives_what_an_embedding_pass_reads_of_iter_users(store, 
     assert got == [(pk, history_texts(record["chunks"])) for pk, record in store.iter_users(pks=pks)]
     assert dict(got)[pks[1]] == ["post 0 of u1", "post 1 of u1", "post 2 of u1"]
     assert dict(got)[pks[2]] == ["post 2 of u2", "post 1 of u2", "post 0 of u2"]
+
+
+def test_iter_histories_on_a_driver_without_question_marks_or_percent_s_takes_sqlalchemys_path(store, write_jsonl,
+                                                                                            monkeypatch):
+    store.ingest_file(write_jsonl([user_line("u1", n_chunks=3), user_line("u2", n_chunks=2)]))
+    pks = [store.get_user(u)[0] for u in ("u1", "u2")]
+    driver = list(store.iter_histories(pks))
+    from storage import driver_sql
+
+    monkeypatch.setattr(driver_sql, "MARKS", {})  # as for a driver whose style is :name (e.g. oracledb)
+    assert list(store.iter_histories(pks)) == driver and len(driver) == 2
+
+
+def test_iter_histories_errors_come_out_as_sqlalchemys(store, write_jsonl):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    store.ingest_file(write_jsonl([user_line("u1", n_chunks=2)]))
+    pk = store.get_user("u1")[0]
+    with store.session() as s:
+        s.execute(text("ALTER TABLE chunks RENAME TO chunks_gone"))
+    with pytest.raises(DBAPIError, match="chunks"):
+        list(store.iter_histories([pk]))
+    with store.session() as s:  # the connection is still usable
+        s.execute(text("ALTER TABLE chunks_gone RENAME TO chunks"))
+    assert list(store.iter_histories([pk])) == [(pk, ["post 0 of u1", "post 1 of u1"])]

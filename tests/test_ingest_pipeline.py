@@ -7,7 +7,6 @@ indexes deferred in an empty store come back, also after a rollback.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import pytest
@@ -145,33 +144,38 @@ def test_big_files_on_sqlite_are_pipelined_by_default(store, write_jsonl, monkey
     path = write_jsonl(lines(3))
     assert not pipeline.wanted(store.engine, path, None)  # a few hundred bytes
     monkeypatch.setattr(pipeline, "MIN_BYTES", 1)
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(pipeline, "busy_cores", lambda: 2.4)
+    monkeypatch.setattr(pipeline, "usable_cpus", lambda: {0, 1, 2, 3})
+    monkeypatch.setattr(pipeline, "busy_cores", lambda cpus: 2.4)
     assert pipeline.wanted(store.engine, path, None) == (store.engine.dialect.name == "sqlite")
     assert not pipeline.wanted(store.engine, path.with_name("missing.jsonl"), None)
-    monkeypatch.setattr(pipeline, "busy_cores", lambda: 2.6)  # no core to spare
+    monkeypatch.setattr(pipeline, "busy_cores", lambda cpus: 2.6)  # no core to spare
     assert not pipeline.wanted(store.engine, path, None)
     assert pipeline.wanted(store.engine, path, True) == (store.engine.dialect.name == "sqlite")
-    monkeypatch.setattr(pipeline, "busy_cores", lambda: None)  # no /proc/stat: the load average decides
+    monkeypatch.setattr(pipeline, "busy_cores", lambda cpus: None)  # no /proc/stat: the load average decides
     monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
     assert pipeline.wanted(store.engine, path, None) == (store.engine.dialect.name == "sqlite")
     monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (3.5, 1.0, 1.0))
     assert not pipeline.wanted(store.engine, path, None)
 
 
-def test_busy_cores_is_the_others_share_of_the_cpus_over_the_sample(monkeypatch):
+def test_busy_cores_is_the_others_share_of_the_cpus_over_the_sample(monkeypatch, tmp_path):
     samples = iter([(1000, 4000), (1100, 4400)])  # 100 of 400 jiffies idle: 3 of 4 cores busy
-    monkeypatch.setattr(pipeline, "cpu_times", lambda: next(samples))
+    monkeypatch.setattr(pipeline, "cpu_times", lambda cpus: next(samples))
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)
     assert pipeline.busy_cores(0) == pytest.approx(3.0)
-    monkeypatch.setattr(pipeline, "cpu_times", lambda: None)
+    monkeypatch.setattr(pipeline, "cpu_times", lambda cpus: None)
     assert pipeline.busy_cores(0) is None
+    monkeypatch.undo()
+    stat = tmp_path / "stat"  # cpu lines: user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  10 0 5 80 5 0 0 0 0 0\ncpu0 1 0 1 40 2 0 0 0 0 0\ncpu1 9 0 4 40 3 0 0 0 0 0\nintr 1\n")
+    monkeypatch.setattr(pipeline, "PROC_STAT", str(stat))
+    assert pipeline.cpu_times() == (85, 100) and pipeline.cpu_times({1}) == (43, 56)
+    assert pipeline.cpu_times({7}) is None  # a CPU the file does not list
     monkeypatch.undo()
     idle, total = pipeline.cpu_times() or (0, 1)  # the real /proc/stat of this Linux machine
     assert 0 <= idle <= total
-    assert 0 <= pipeline.busy_cores(0.02) <= os.cpu_count() + 0.01
-
-
+    cpus = pipeline.usable_cpus()
+    assert cpus and 0 <= pipeline.busy_cores(0.02, cpus) <= len(cpus) + 0.01
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad=st.lists(fuzzing.user_lines(), min_size=1, max_size=2))
 def test_fuzzed_files_get_the_in_process_answer(two_stores, tmp_path, bad):
