@@ -175,7 +175,8 @@ def test_busy_cores_is_the_others_share_of_the_cpus_over_the_sample(monkeypatch,
     idle, total = pipeline.cpu_times() or (0, 1)  # the real /proc/stat of this Linux machine
     assert 0 <= idle <= total
     cpus = pipeline.usable_cpus()
-    assert cpus and 0 <= pipeline.busy_cores(0.02, cpus) <= len(cpus) + 0.01
+    busy = pipeline.busy_cores(0.05, cpus)  # None only if no tick was counted in the sample
+    assert cpus and (busy is None or 0 <= busy <= len(cpus) + 0.01)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad=st.lists(fuzzing.user_lines(), min_size=1, max_size=2))
 def test_fuzzed_files_get_the_in_process_answer(two_stores, tmp_path, bad):
