@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,8 +77,6 @@ def cpu_times(cpus: set[int] | None = None) -> tuple[int, int] | None:
 def busy_cores(interval: float = SAMPLE_S, cpus: set[int] | None = None) -> float | None:
     """How many of ``cpus`` (all when None) other processes keep busy now: ``/proc/stat`` sampled
     while this process sleeps ``interval`` seconds; None where that cannot be read."""
-    import time
-
     before = cpu_times(cpus)
     if before is None:
         return None

@@ -14,8 +14,9 @@ one B-tree per lookup) for small vectors, where it is 1.12-1.16x faster per look
 rowid table with a key index for the vectors of real backbones (384-d and up), where rows of
 1.5 KB and more make a clustered table several times slower and bigger
 (``benchmarks/chunk_cache.py``). A file keeps the layout it was created with (same SQL
-either way), and its page size: new files get 16 KiB pages (``FILE_PAGE_SIZE``). No ``mmap_size``: the mapped pages of a multi-GB cache would count in the
-resident memory of a streamed training run.
+either way), and its page size: new files get 16 KiB pages (``FILE_PAGE_SIZE``). No
+``mmap_size``: the mapped pages of a multi-GB cache would count in the resident memory of a
+streamed training run.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class ChunkVectorCache:
             self._db = sqlite3.connect(str(self.path) if self.path is not None else ":memory:", timeout=120)
             # New files get 16 KiB pages (a file keeps the page size it was created with): 10 rows of 384-d
             # vectors per page rather than 2 in 4 KiB, so a put writes ~40% less (300k rows: 2.0 s against
-            # 3.2-3.5 s wall; lookups unchanged; the file 20% smaller). Set before WAL fixes it.
+            # 3.2-3.5 s wall; a bare lookup ~7% slower; the file 20% smaller). Set before WAL fixes it.
             self._db.execute(f"PRAGMA page_size={FILE_PAGE_SIZE}")
             enable_wal(self._db, busy_timeout=120)  # two processes (Ray workers) may create the file at once
             # A cache needs no fsync per transaction (a lost last write is embedded again) and keeps its key

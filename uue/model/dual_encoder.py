@@ -42,7 +42,7 @@ from storage.failures import translated_writes
 from uue.model.backbones import skip_weight_init
 from uue.model.chunk_cache import ChunkVectorCache, chunk_key
 from uue.model.config import ConfigError, ModelConfig
-from uue.model.encoder import ModelNotFoundError, TokenEncoder
+from uue.model.encoder import ModelNotFoundError, TokenEncoder, pad_ragged
 from uue.model.open_vocabulary import read_trained_statements, write_trained_statements
 from uue.model.pooling import AttentionPooling, MeanPooling, ResidualAdapter, StreamingPool
 from uue.model.precision import inference_autocast, requested_precision, resolve_precision
@@ -191,14 +191,10 @@ class UniversalUserEmbeddingModel(nn.Module):
 
     def pool_users(self, chunk_vectors: torch.Tensor, groups: Sequence[Sequence[int]]) -> torch.Tensor:
         """Users' embeddings ``[U, d]`` from ``chunk_vectors[n, h]``; ``groups[u]`` = row indices of user u."""
-        lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
-        mask = np.arange(int(lengths.max())) < lengths[:, None]  # row-major: each user's slots in order
-        index = np.zeros(mask.shape, dtype=np.int64)
-        index[mask] = np.fromiter(itertools.chain.from_iterable(groups), dtype=np.int64, count=int(lengths.sum()))
-        index, mask = torch.from_numpy(index), torch.from_numpy(mask)
+        index, mask = pad_ragged(groups)
         device = chunk_vectors.device
-        padded = chunk_vectors[index.to(device)]  # [U, C, h]
-        return self.embed_users(self.chunk_pooling(padded, mask.to(device)))
+        padded = chunk_vectors[torch.from_numpy(index).to(device)]  # [U, C, h]
+        return self.embed_users(self.chunk_pooling(padded, torch.from_numpy(mask).to(device)))
 
     def forward_users(self, histories: Sequence[Sequence[str]]) -> torch.Tensor:
         """Embed users from their chunk texts in one pass (with gradients when enabled)."""

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,18 @@ def detect_pooling(path: str, model_type: str) -> str:
 def default_query_instruction(model_type: str, pooling: str) -> str:
     """Instruction-tuned embedders (Qwen3-Embedding) want an instruction on the query side."""
     return QWEN3_QUERY_INSTRUCTION if model_type in ("qwen3", "qwen2") and pooling == "last" else ""
+
+
+def pad_ragged(rows: Sequence[Sequence[int]], fill: int = 0, left: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, mask)``: int64 ``[len(rows), longest]`` with each row's items in order, from the left
+    (or ending at the right edge when ``left``: left padding), ``fill`` elsewhere; ``mask`` marks the items.
+    One numpy assignment: row-major order fills each row's slots in order."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    columns = np.arange(int(lengths.max()))
+    mask = columns >= columns.size - lengths[:, None] if left else columns < lengths[:, None]
+    values = np.full(mask.shape, fill, dtype=np.int64)
+    values[mask] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    return values, mask
 
 
 def pool_tokens(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
@@ -162,13 +175,7 @@ class TokenEncoder(nn.Module):
 
     def pad(self, ids: list[list[int]], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Pad a batch of token-id lists (left for last-token pooling) into tensors."""
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        width = int(lengths.max())
-        columns = np.arange(width)
-        # row-major order fills each row's token slots in order: from the left, or ending at the right edge
-        mask = columns >= width - lengths[:, None] if self.padding_side == "left" else columns < lengths[:, None]
-        input_ids = np.full(mask.shape, self.pad_token_id, dtype=np.int64)
-        input_ids[mask] = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        input_ids, mask = pad_ragged(ids, self.pad_token_id, left=self.padding_side == "left")
         return {"input_ids": torch.from_numpy(input_ids).to(device),
                 "attention_mask": torch.from_numpy(mask.astype(np.int64)).to(device)}
 
